@@ -62,7 +62,9 @@ def test_solved_notebook_runs_and_prints_the_homeworks_outputs(monkeypatch) -> N
     """Every code cell but the Fashion-MNIST training ones, in order, as Jupyter would run them."""
     monkeypatch.setitem(sys.modules, "d2l", grader.d2l)
     monkeypatch.setitem(sys.modules, "d2l.torch", grader.d2l.torch)
-    monkeypatch.setattr(grader.d2l.torch.Classifier, "layer_summary", grader.d2l.torch.Classifier.layer_summary)
+    monkeypatch.setattr(
+        grader.d2l.torch.Classifier, "layer_summary", grader.d2l.torch.Classifier.layer_summary
+    )
     notebook = nbformat.read(SUBMISSIONS / "solved.ipynb", as_version=4)
     namespace: dict = {}
     torch.manual_seed(0)
@@ -75,5 +77,8 @@ def test_solved_notebook_runs_and_prints_the_homeworks_outputs(monkeypatch) -> N
 
     assert "Sequential output shape:\t torch.Size([1, 512, 3, 3])" in out.getvalue()
     assert "epoch 10, loss" in out.getvalue()
-    assert repr(namespace["corr2d"](torch.eye(2), torch.ones(1, 1))) == "tensor([[1., 0.],\n        [0., 1.]])"
+    assert (
+        repr(namespace["corr2d"](torch.eye(2), torch.ones(1, 1)))
+        == "tensor([[1., 0.],\n        [0., 1.]])"
+    )
     assert namespace["blk"](namespace["X"]).shape == (4, 6, 3, 3)
