@@ -7,4 +7,16 @@ ships for chapters 7 and 8 (no homework solution beyond that), because it also g
 
 from grader.d2l import torch
 
-__all__ = ["torch"]
+__all__ = ["install", "torch"]
+
+
+def install() -> None:
+    """Make `import d2l` and `from d2l import torch as d2l` resolve to this module, in this process.
+
+    The grader's child process calls this before running a submission, so grading needs no d2l
+    package and never downloads anything.
+    """
+    import sys
+
+    sys.modules["d2l"] = sys.modules[__name__]
+    sys.modules["d2l.torch"] = torch
