@@ -219,10 +219,11 @@ def _classify_assignment(
     drop: Callable[[str], None],
 ) -> None:
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    if not all(isinstance(t, ast.Name) for t in targets) or node.value is None:
+    flat = [e for t in targets for e in (t.elts if isinstance(t, ast.Tuple | ast.List) else [t])]
+    if not all(isinstance(t, ast.Name) for t in flat) or node.value is None:
         drop("assignment to something other than a plain name: not run by the grader")
         return
-    names = tuple(t.id for t in targets if isinstance(t, ast.Name))
+    names = tuple(t.id for t in flat if isinstance(t, ast.Name))
     hits = [name for name in names if name in protected]
     if hits:
         drop(

@@ -67,6 +67,10 @@ def _decode(data: bytes, name: str) -> str:
         ) from None
     if "\x00" in text:
         raise UnreadableSubmission(name, "it is a binary file, not a notebook")
+    return _normalise_newlines(text)
+
+
+def _normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -110,14 +114,15 @@ def _notebook_cells(text: str, name: str) -> list[Cell]:
         if isinstance(source, list) and all(isinstance(line, str) for line in source):
             source = "".join(source)
         if kind in ("code", "markdown", "raw") and isinstance(source, str):
-            result.append(Cell(number, kind, source))
+            result.append(Cell(number, kind, _normalise_newlines(source)))
     return result
 
 
 def _upgrade(raw: dict[str, Any], name: str) -> dict[str, Any]:
     """A notebook of format 1-3 upgraded to format 4 by nbformat."""
     try:
-        upgraded = nbformat.convert(nbformat.from_dict(raw), 4)  # type: ignore[no-untyped-call]
+        old = nbformat.reader.reads(json.dumps(raw))  # type: ignore[no-untyped-call]
+        upgraded = nbformat.convert(old, 4)  # type: ignore[no-untyped-call]
     except Exception as error:  # nbformat raises many kinds on malformed old notebooks
         raise UnreadableSubmission(
             name,

@@ -1,0 +1,123 @@
+"""Run an extracted program's statements, in order, in a namespace, and find the homework items in it.
+
+This executes student code, so only the sandboxed child process (and the grader's own tests, on
+trusted fixtures) may call it. Each statement is compiled on its own under the file name `<cell N>`
+with its cell's line numbers, so a traceback points at the student's cell and line; a statement that
+raises costs only the names it binds. `from __future__` imports carry to the statements after them,
+as they do across a notebook's cells.
+"""
+
+from __future__ import annotations
+import __future__
+
+import ast
+import linecache
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from grader.extract import Program
+from grader.submission import Definition
+
+
+@dataclass(frozen=True)
+class StatementFailure:
+    """A kept statement that raised when run: where, the names it would have bound, and the error."""
+
+    cell: int
+    line: int
+    names: tuple[str, ...]
+    error: str
+
+
+def execute_program(program: Program, namespace: dict[str, Any]) -> list[StatementFailure]:
+    """Run every statement of `program` in `namespace`; returns the ones that raised."""
+    failures = []
+    flags = 0
+    seen: set[str] = set()
+    for statement in program.statements:
+        filename = f"<cell {statement.cell}>"
+        text = "\n" * (statement.line - 1) + statement.source + "\n"
+        _remember_source(filename, text, merge=filename in seen)
+        seen.add(filename)
+        try:
+            code = compile(text, filename, "exec", flags=flags, dont_inherit=True)
+            exec(code, namespace)
+        except Exception as error:
+            failures.append(
+                StatementFailure(
+                    statement.cell, statement.line, statement.names, _describe(error, filename)
+                )
+            )
+            continue
+        if statement.kind == "import" and statement.source.startswith("from __future__"):
+            flags |= _future_flags(statement.source)
+    return failures
+
+
+def find_item(namespace: dict[str, Any], definition: Definition) -> Any:
+    """The object an item's definition made: the name's value, or for a function decorated with
+    `add_to_class(Cls)` (which binds the name to None), the method it added to `Cls`.
+
+    Raises LookupError when there is none.
+    """
+    value = namespace.get(definition.item)
+    if value is not None:
+        return value
+    for decorator in definition.decorators:
+        target = _add_to_class_target(decorator)
+        if target is None:
+            continue
+        try:
+            cls = eval(compile(target, "<decorator>", "eval", dont_inherit=True), namespace)
+        except Exception as error:
+            raise LookupError(f"its decorator's class `{target}` is not defined") from error
+        if hasattr(cls, definition.item):
+            return getattr(cls, definition.item)
+    raise LookupError(f"`{definition.item}` is None after its cell ran")
+
+
+def _add_to_class_target(decorator: str) -> str | None:
+    """For `d2l.add_to_class(X)` or `add_to_class(X)`, the source of X; else None."""
+    try:
+        node = ast.parse(decorator, mode="eval").body
+    except SyntaxError:
+        return None
+    if not (isinstance(node, ast.Call) and len(node.args) == 1):
+        return None
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    return ast.unparse(node.args[0]) if name == "add_to_class" else None
+
+
+def _future_flags(source: str) -> int:
+    flags = 0
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            for alias in node.names:
+                feature = getattr(__future__, alias.name, None)
+                flags |= getattr(feature, "compiler_flag", 0)
+    return flags
+
+
+def _remember_source(filename: str, text: str, *, merge: bool) -> None:
+    """Let tracebacks show the student's lines for `<cell N>` (merged with the cell's earlier ones)."""
+    cached = linecache.cache.get(filename, ())
+    lines = text.splitlines(keepends=True)
+    if merge and len(cached) == 4:
+        # Several statements of one cell: keep their lines where they stand.
+        merged = list(cached[2]) + ["\n"] * max(0, len(lines) - len(cached[2]))
+        for i, line in enumerate(lines):
+            if line.strip():
+                merged[i] = line
+        lines = merged
+    linecache.cache[filename] = (len(text), None, lines, filename)
+
+
+def _describe(error: Exception, filename: str) -> str:
+    """The exception and the student's frames of its traceback (ours are left out)."""
+    frames = [
+        f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<cell ")
+    ]
+    lines = traceback.format_list(frames) if frames else []
+    return "".join(lines) + "".join(traceback.format_exception_only(type(error), error)).strip()
