@@ -1,6 +1,7 @@
 """Reading files: notebook formats, Python scripts, encodings, and clear errors for everything else."""
 
 import codecs
+import contextlib
 import json
 import tracemalloc
 
@@ -200,10 +201,8 @@ json_values = st.recursive(
 
 
 def parse_or_refuse(data: bytes, name: str = "fuzz.ipynb") -> None:
-    try:
+    with contextlib.suppress(SubmissionError):
         parse_submission(data, name)
-    except SubmissionError:
-        pass
 
 
 @settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
