@@ -218,3 +218,18 @@ def test_future_imports_carry_to_later_statements() -> None:
 
     assert execute_program(submission.program, namespace) == []
     assert namespace["f"].__annotations__["x"] == "UndefinedType"
+
+
+@pytest.mark.parametrize(
+    "imports",
+    ["from d2l import torch as d2l", "import d2l\nd2l = d2l.torch", "import d2l.torch as d2l"],
+)
+def test_the_d2l_import_resolves_to_our_module(imports: str) -> None:
+    import grader.d2l.torch
+
+    source = f"{imports}\n\nclass LeNet(d2l.Classifier):\n    pass\n"
+    submission = parse_submission(source.encode(), "s.py")
+
+    items = run(submission)
+
+    assert issubclass(items["LeNet"], grader.d2l.torch.Classifier)
