@@ -16,7 +16,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from grader.extract import Program
+from grader.extract import Program, Statement
 from grader.submission import Definition
 
 
@@ -34,25 +34,28 @@ def execute_program(program: Program, namespace: dict[str, Any]) -> list[Stateme
     """Run every statement of `program` in `namespace`; returns the ones that raised."""
     failures = []
     flags = 0
-    seen: set[str] = set()
     for statement in program.statements:
-        filename = f"<cell {statement.cell}>"
-        text = "\n" * (statement.line - 1) + statement.source + "\n"
-        _remember_source(filename, text, merge=filename in seen)
-        seen.add(filename)
         try:
-            code = compile(text, filename, "exec", flags=flags, dont_inherit=True)
-            exec(code, namespace)
+            flags = execute_statement(statement, namespace, flags)
         except Exception as error:
             failures.append(
-                StatementFailure(
-                    statement.cell, statement.line, statement.names, _describe(error, filename)
-                )
+                StatementFailure(statement.cell, statement.line, statement.names, _describe(error))
             )
-            continue
-        if statement.kind == "import" and statement.source.startswith("from __future__"):
-            flags |= _future_flags(statement.source)
     return failures
+
+
+def execute_statement(statement: Statement, namespace: dict[str, Any], flags: int = 0) -> int:
+    """Run one statement in `namespace` with the `__future__` compiler `flags` in force.
+
+    Returns the flags in force after it; raises whatever the statement raises.
+    """
+    filename = f"<cell {statement.cell}>"
+    text = "\n" * (statement.line - 1) + statement.source + "\n"
+    _remember_source(filename, text)
+    exec(compile(text, filename, "exec", flags=flags, dont_inherit=True), namespace)
+    if statement.kind == "import" and statement.source.startswith("from __future__"):
+        flags |= _future_flags(statement.source)
+    return flags
 
 
 def find_item(namespace: dict[str, Any], definition: Definition) -> Any:
@@ -100,11 +103,11 @@ def _future_flags(source: str) -> int:
     return flags
 
 
-def _remember_source(filename: str, text: str, *, merge: bool) -> None:
-    """Let tracebacks show the student's lines for `<cell N>` (merged with the cell's earlier ones)."""
+def _remember_source(filename: str, text: str) -> None:
+    """Let tracebacks show the student's lines for `<cell N>` (merged with the cell's other statements)."""
     cached = linecache.cache.get(filename, ())
     lines = text.splitlines(keepends=True)
-    if merge and len(cached) == 4:
+    if len(cached) == 4:
         # Several statements of one cell: keep their lines where they stand.
         merged = list(cached[2]) + ["\n"] * max(0, len(lines) - len(cached[2]))
         for i, line in enumerate(lines):
@@ -114,7 +117,7 @@ def _remember_source(filename: str, text: str, *, merge: bool) -> None:
     linecache.cache[filename] = (len(text), None, lines, filename)
 
 
-def _describe(error: Exception, filename: str) -> str:
+def _describe(error: Exception) -> str:
     """The exception and the student's frames of its traceback (ours are left out)."""
     frames = [
         f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<cell ")

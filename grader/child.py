@@ -1,0 +1,168 @@
+"""The untrusted side: a submission's child process answers the parent's requests about student code.
+
+It runs the program's statements one request at a time, keeps every object it makes (models, layers)
+in a table of handles, and sends back only protocol data: values, tensors, handles and type names.
+Whatever the student's code does here (patching torch, printing, exiting) can change only what this
+process sends, and the parent trusts none of it. This module imports the protocol, the execution
+helpers, the probes and our d2l module; never `reference`, the checks, or scoring.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import random
+import sys
+import traceback
+from typing import Any
+
+from grader import probes
+from grader.execution import execute_statement, find_item
+from grader.extract import Statement
+from grader.protocol import Channel, ChannelClosed, Handle, Layer, ProtocolError, decode, encode
+from grader.submission import Definition
+
+MAX_CAPTURED_CHARS = 64 * 1024
+
+
+class _CappedText(io.StringIO):
+    """A stdout/stderr stand-in that keeps at most MAX_CAPTURED_CHARS characters."""
+
+    def write(self, text: str) -> int:
+        room = MAX_CAPTURED_CHARS - self.tell()
+        if room > 0:
+            super().write(text[:room])
+        return len(text)
+
+
+class ChildState:
+    """The namespace student code runs in, and the objects the parent holds handles to."""
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {
+            "__name__": "__submission__",
+            "__builtins__": __builtins__,
+        }
+        self.objects: dict[int, Any] = {}
+        self.ids: dict[int, int] = {}
+        self.flags = 0
+
+    def handle(self, obj: Any) -> Handle:
+        key = id(obj)
+        if key not in self.ids:
+            self.ids[key] = len(self.objects) + 1
+            self.objects[self.ids[key]] = obj
+        return Handle(self.ids[key], type(obj).__qualname__)
+
+    def lookup(self, handle: Handle) -> Any:
+        try:
+            return self.objects[handle.id]
+        except KeyError:
+            raise ProtocolError(f"unknown handle {handle.id}") from None
+
+    def resolve(self, value: Any) -> Any:
+        """Arguments from the parent: handles become their objects, layer specs become layers."""
+        if isinstance(value, Handle):
+            return self.lookup(value)
+        if isinstance(value, Layer):
+            return probes.build_layer(value)
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self.resolve(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        return value
+
+
+def seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def serve(channel: Channel) -> None:
+    """Answer requests until the parent closes the channel."""
+    import torch
+
+    import grader.d2l
+
+    grader.d2l.install()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    state = ChildState()
+    while True:
+        try:
+            request, tensors = channel.receive()
+        except ChannelClosed:
+            return
+        response, out_tensors = _answer(state, request, tensors)
+        channel.send(response, out_tensors)
+
+
+def _answer(
+    state: ChildState, request: dict[str, Any], tensors: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    out: dict[str, Any] = {}
+    stdout, stderr = _CappedText(), _CappedText()
+    response: dict[str, Any] = {"id": request.get("id")}
+    try:
+        op = request["op"]
+        args = decode(request.get("args", []), tensors)
+        seed_everything(int(request.get("seed", 0)))
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            value = _dispatch(state, op, args)
+        response.update(ok=True, value=encode(value, out, state.handle))
+    except BaseException as error:
+        if isinstance(error, ProtocolError):
+            response.update(ok=False, protocol_error=str(error))
+        else:
+            response.update(ok=False, error=describe(error))
+    response["stdout"] = stdout.getvalue()
+    response["stderr"] = stderr.getvalue()
+    return response, out
+
+
+def _dispatch(state: ChildState, op: str, args: list[Any]) -> Any:
+    if op == "exec":
+        fields = {
+            **args[0],
+            "names": tuple(args[0]["names"]),
+            "decorators": tuple(args[0]["decorators"]),
+        }
+        state.flags = execute_statement(Statement(**fields), state.namespace, state.flags)
+        return None
+    if op == "item":
+        definition = Definition(**{**args[0], "decorators": tuple(args[0]["decorators"])})
+        return state.handle(find_item(state.namespace, definition))
+    if op == "call":
+        target, call_args, kwargs = args
+        return state.lookup(target)(*state.resolve(call_args), **state.resolve(kwargs))
+    if op == "method":
+        target, name, call_args, kwargs = args
+        method = getattr(state.lookup(target), name)
+        return method(*state.resolve(call_args), **state.resolve(kwargs))
+    if op == "getattr":
+        target, name = args
+        return getattr(state.lookup(target), name)
+    if op == "probe":
+        name, target, options = args
+        return probes.run(name, state.lookup(target), state.resolve(options))
+    if op == "ping":
+        return sys.version_info[:2]
+    raise ProtocolError(f"unknown op {op!r}")
+
+
+def describe(error: BaseException) -> dict[str, str]:
+    """The error's type, message and the student's frames of its traceback (ours are left out)."""
+    frames = [
+        f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<cell ")
+    ]
+    text = "".join(traceback.format_list(frames[-8:])) if frames else ""
+    try:
+        message = str(error)
+    except BaseException:
+        message = "<the error's message could not be shown>"
+    return {"type": type(error).__name__, "message": message[:2000], "traceback": text[-4000:]}

@@ -1,0 +1,208 @@
+"""Probes: what the parent may ask of a model or function in the child, answered as plain data.
+
+A model object cannot cross the process boundary, so each question the homework checks need is a
+probe here: the layers of a model with their key arguments, output shapes and parameter counts; its
+state dict; loading a state dict and running a forward pass; a few training steps with their losses;
+and an init function applied to layers built from specs. Runs in the child, on student objects.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from grader.protocol import Layer
+
+LAYER_TYPES = frozenset(
+    {
+        "Conv2d", "LazyConv2d", "Linear", "LazyLinear", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+        "BatchNorm2d", "LazyBatchNorm2d", "ReLU", "Sigmoid", "Flatten", "Dropout", "Sequential", "Identity",
+    }
+)  # fmt: skip
+"""The torch.nn layers the parent may ask the child to build."""
+
+KEY_ARGUMENTS = (
+    "in_channels", "out_channels", "kernel_size", "stride", "padding", "in_features", "out_features",
+    "p", "num_features", "output_size", "bias",
+)  # fmt: skip
+
+
+def build_layer(spec: Layer) -> nn.Module:
+    """`torch.nn.<spec.type>(*spec.args, **spec.kwargs)` for a whitelisted type."""
+    if spec.type not in LAYER_TYPES:
+        raise ValueError(f"layer type {spec.type!r} is not allowed")
+    args = [build_layer(a) if isinstance(a, Layer) else a for a in spec.args]
+    module: nn.Module = getattr(nn, spec.type)(*args, **dict(spec.kwargs))
+    return module
+
+
+def run(name: str, target: Any, options: dict[str, Any]) -> Any:
+    try:
+        probe = PROBES[name]
+    except KeyError:
+        raise ValueError(f"unknown probe {name!r}") from None
+    return probe(target, **options)
+
+
+def _describe_layer(module: nn.Module) -> dict[str, Any]:
+    info: dict[str, Any] = {"type": type(module).__name__}
+    for key in KEY_ARGUMENTS:
+        value = getattr(module, key, None)
+        if key == "bias":
+            value = isinstance(value, torch.Tensor)
+        if isinstance(value, bool | int | float | tuple):
+            info[key] = value
+    info["num_params"] = sum(
+        p.numel()
+        for p in module.parameters()
+        if not isinstance(p, nn.parameter.UninitializedParameter)
+    )
+    return info
+
+
+def layers(model: nn.Module, X: torch.Tensor, train: bool = False) -> dict[str, Any]:
+    """Every submodule of `model` (dotted names, in registration order) with its key arguments, the
+    shape of its first output for input X, and its parameter count; plus the model's output shape.
+
+    `top` lists the names of the top-level layers of `model.net` (or of the model without one).
+    """
+    net = getattr(model, "net", model)
+    if not isinstance(net, nn.Module):
+        raise TypeError(f"the model's net is a {type(net).__name__}, not a torch.nn.Module")
+    shapes: dict[str, tuple[int, ...]] = {}
+    hooks = []
+    for path, module in model.named_modules():
+        if module is not model:
+
+            def hook(_m: nn.Module, _in: Any, out: Any, path: str = path) -> None:
+                if path not in shapes and isinstance(out, torch.Tensor):
+                    shapes[path] = tuple(out.shape)
+
+            hooks.append(module.register_forward_hook(hook))
+    model.train(train)
+    try:
+        with torch.no_grad():
+            out = model(X)
+    finally:
+        for h in hooks:
+            h.remove()
+    prefix = "net." if net is not model else ""
+    entries = []
+    for path, module in model.named_modules():
+        if module is model:
+            continue
+        entry = _describe_layer(module)
+        entry.update(
+            name=path, output_shape=shapes.get(path), leaf=not any(True for _ in module.children())
+        )
+        entries.append(entry)
+    top = [prefix + name for name, _ in net.named_children()]
+    return {
+        "layers": entries,
+        "top": top,
+        "output_shape": tuple(out.shape) if isinstance(out, torch.Tensor) else None,
+        "num_params": sum(p.numel() for p in model.parameters()),
+    }
+
+
+def state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The model's state dict (after a forward pass has sized any Lazy layers)."""
+    return dict(model.state_dict())
+
+
+def load_and_forward(
+    model: nn.Module, state: dict[str, torch.Tensor], X: torch.Tensor, train: bool = False
+) -> torch.Tensor:
+    """Load `state` (strictly: same names and shapes) into the model, then run it on X."""
+    model.load_state_dict(state, strict=True)
+    model.train(train)
+    with torch.no_grad():
+        out: torch.Tensor = model(X)
+    return out
+
+
+def forward(model: Callable[..., Any], X: torch.Tensor, train: bool = False) -> Any:
+    if isinstance(model, nn.Module):
+        model.train(train)
+    with torch.no_grad():
+        return model(X)
+
+
+def train_steps(
+    model: nn.Module,
+    X: torch.Tensor,
+    y: torch.Tensor,
+    steps: int,
+    lr: float,
+    batch_size: int,
+    optimizer: str = "sgd",
+    device: str = "cpu",
+) -> dict[str, Any]:
+    """`steps` optimiser steps on mini-batches of (X, y), cycling; the loss of each step.
+
+    The loss is the model's own `loss(Y_hat, y)` when it has one (the d2l classifiers do), else
+    cross-entropy. Stops early at the first non-finite loss.
+    """
+    target = torch.device(device)
+    model.to(target)
+    model.train()
+    model(X[:batch_size].to(target))  # size the Lazy layers before the optimiser sees parameters
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt: torch.optim.Optimizer = (
+        torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
+    )
+    loss_fn = getattr(model, "loss", None)
+    losses: list[float] = []
+    n = X.shape[0]
+    for step in range(steps):
+        start = (step * batch_size) % n
+        xb = X[start : start + batch_size].to(target)
+        yb = y[start : start + batch_size].to(target)
+        out = model(xb)
+        loss = loss_fn(out, yb) if callable(loss_fn) else F.cross_entropy(out, yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        value = float(loss.detach().cpu())
+        losses.append(value)
+        if not math.isfinite(value):
+            break
+    model.to("cpu")
+    return {"losses": losses, "device": str(target)}
+
+
+def apply_init(init: Callable[[nn.Module], Any], specs: list[nn.Module]) -> dict[str, Any]:
+    """Build `nn.Sequential(*specs)`, record its state, apply `init` to every layer, record it again."""
+    net = nn.Sequential(*specs)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    net.apply(init)
+    return {
+        "before": before,
+        "after": dict(net.state_dict()),
+        "types": [type(m).__name__ for m in net],
+    }
+
+
+def summary(function: Callable[..., Any], specs: list[nn.Module], X_shape: tuple[int, ...]) -> Any:
+    """Call a student's `layer_summary(self, X_shape)` on a classifier whose net is built from specs."""
+    from grader.d2l import torch as d2l
+
+    model = d2l.Classifier()
+    model.net = nn.Sequential(*specs)
+    return function(model, X_shape)
+
+
+PROBES: dict[str, Callable[..., Any]] = {
+    "layers": layers,
+    "state_dict": state_dict,
+    "load_and_forward": load_and_forward,
+    "forward": forward,
+    "train_steps": train_steps,
+    "apply_init": apply_init,
+    "summary": summary,
+}
