@@ -14,8 +14,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import nbformat
-
 from grader.errors import UnreadableSubmission
 
 CellKind = Literal["code", "markdown", "raw"]
@@ -120,6 +118,8 @@ def _notebook_cells(text: str, name: str) -> list[Cell]:
 
 def _upgrade(raw: dict[str, Any], name: str) -> dict[str, Any]:
     """A notebook of format 1-3 upgraded to format 4 by nbformat."""
+    import nbformat  # only old notebooks need it; the sandboxed child never imports it
+
     try:
         old = nbformat.reader.reads(json.dumps(raw))  # type: ignore[no-untyped-call]
         upgraded = nbformat.convert(old, 4)  # type: ignore[no-untyped-call]

@@ -1,0 +1,184 @@
+"""The warm template: imports torch once, then forks one child per submission on the parent's request.
+
+Started by the parent (`grader.sandbox.Sandbox`), inside the isolation launcher, as
+`python -m grader.forkserver CONTROL_FD LIMITS_JSON DROP SWEEP`. It runs no torch operation before
+forking (a fork after OpenMP or CUDA start-up is unsafe) and no student code at all. Over the control
+socket (SOCK_SEQPACKET, JSON messages) it answers:
+
+* `spawn` with a connected socket passed as a file descriptor: fork a child that sets its own
+  process group and rlimits, leaves root for `nobody` when DROP is 1, moves to a fresh private working
+  directory, and serves the submission protocol (`grader.child`) on that socket. Reply: its pid.
+* `stop` with a pid and a grace period: wait up to the grace for the child to exit, else kill its
+  process group; when SWEEP is 1 (the template has its own PID namespace), also kill every process
+  that escaped into a new process group. Reply: how the child ended.
+
+When the parent goes away the template kills its children and exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+from typing import Any
+
+from grader.limits import Limits, apply_rlimits
+
+NOBODY = 65534
+
+
+def main(argv: list[str]) -> None:
+    control = socket.socket(fileno=int(argv[0]))
+    limits = Limits(**json.loads(argv[1]))
+    drop, sweep = argv[2] == "1", argv[3] == "1"
+    versions = _warm_up()
+    control.send(json.dumps({"ready": True, "pid": os.getpid(), **versions}).encode())
+    children: set[int] = set()
+    while True:
+        try:
+            message, fds, _, _ = socket.recv_fds(control, 65536, 1)
+        except OSError:
+            break
+        if not message:
+            break
+        request = json.loads(message)
+        if request.get("op") == "spawn" and len(fds) == 1:
+            pid = os.fork()
+            if pid == 0:
+                _become_child(fds[0], control, limits, drop)
+            os.close(fds[0])
+            children.add(pid)
+            reply: dict[str, Any] = {"pid": pid}
+        elif request.get("op") == "stop":
+            pid = int(request["pid"])
+            reply = {"status": _stop(pid, float(request.get("grace", 0)), children, sweep)}
+            children.discard(pid)
+        else:
+            for fd in fds:
+                os.close(fd)
+            reply = {"error": f"bad request {request!r}"}
+        control.send(json.dumps(reply).encode())
+    for pid in children:
+        _kill_group(pid)
+
+
+def _warm_up() -> dict[str, str]:
+    """Import what every child needs, so that a fork costs milliseconds, not an `import torch`."""
+    import numpy
+    import safetensors.torch  # noqa: F401
+    import torch
+
+    import grader.child
+    import grader.d2l.torch  # noqa: F401
+
+    return {"torch": torch.__version__, "numpy": numpy.__version__}
+
+
+def _become_child(fd: int, control: socket.socket, limits: Limits, drop: bool) -> None:
+    """The forked child: isolate, limit, and serve the submission protocol; never returns."""
+    status = 0
+    try:
+        control.close()
+        os.setsid()
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large file fails to write instead
+        workdir = tempfile.mkdtemp(prefix="submission-")
+        if drop:
+            os.chown(workdir, NOBODY, NOBODY)
+        apply_rlimits(limits)
+        if drop:
+            os.setgroups([])
+            os.setresgid(NOBODY, NOBODY, NOBODY)
+            os.setresuid(NOBODY, NOBODY, NOBODY)
+        os.chdir(workdir)
+        os.environ["HOME"] = workdir
+        tempfile.tempdir = workdir
+        import torch
+
+        torch.set_num_threads(1)
+        from grader.child import serve
+        from grader.protocol import Channel
+
+        serve(Channel(socket.socket(fileno=fd)))
+    except BaseException:  # the child must never return into the template's loop
+        status = 70
+    finally:
+        os._exit(status)
+
+
+def _stop(pid: int, grace: float, children: set[int], sweep: bool) -> dict[str, Any]:
+    deadline = time.monotonic() + grace
+    status = None
+    while True:
+        done, raw = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = _describe(raw, killed=False)
+            break
+        if time.monotonic() >= deadline:
+            _kill_group(pid)
+            _, raw = os.waitpid(pid, 0)
+            status = _describe(raw, killed=True)
+            break
+        time.sleep(0.005)
+    _kill_group(pid)  # whatever the child left running in its group
+    if sweep:
+        _sweep(spare={c for c in children if c != pid})
+    _reap()
+    return status
+
+
+def _describe(raw: int, *, killed: bool) -> dict[str, Any]:
+    if os.WIFSIGNALED(raw):
+        return {"signal": os.WTERMSIG(raw), "by_grader": killed}
+    return {"exitcode": os.WEXITSTATUS(raw), "by_grader": killed}
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _sweep(spare: set[int]) -> None:
+    """Kill every process of this PID namespace but the template, its ancestors and `spare` groups."""
+    keep = {os.getpid(), 1}
+    pid = os.getppid()
+    while pid > 1:
+        keep.add(pid)
+        pid = _parent_of(pid)
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in keep:
+            continue
+        try:
+            if os.getpgid(int(entry)) in spare:
+                continue
+            os.kill(int(entry), signal.SIGKILL)
+        except OSError:
+            continue
+
+
+def _parent_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
