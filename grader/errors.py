@@ -5,6 +5,11 @@
     * UnreadableSubmission    the file is not a notebook or Python file we can read (bad JSON, binary, ...)
     * MissingDefinition       a homework item is not defined at the top level of a code cell
     * BrokenDefinition        the cell that defines an item has a syntax error
+    * DefinitionFailed        the statement that defines an item raised, hung or ended the process
+    * SubmissionCrashed       student code raised while being called
+    * SubmissionTimedOut      student code ran past its time limit
+    * SubmissionExited        the process running student code ended (exit, crash, out of memory)
+    * WrongReturnType         student code returned something other than what the check needs
   * HarnessError              our fault (bad fixture, broken reference): costs nothing; the check is
                               marked "not graded" and staff are told
 
@@ -57,3 +62,57 @@ class BrokenDefinition(SubmissionError):
 
 class HarnessError(GraderError):
     """The grader itself failed; the check is not graded and staff see the details."""
+
+
+class DefinitionFailed(SubmissionError):
+    """An item whose defining statement raised, hung or ended the process when it ran."""
+
+    def __init__(self, item: str, cell: int, line: int, how: str) -> None:
+        self.item = item
+        self.how = how
+        super().__init__(f"`{item}` could not be defined: running cell {cell} (line {line}) {how}")
+
+
+class SubmissionCrashed(SubmissionError):
+    """Student code raised an exception while the grader called it."""
+
+    def __init__(self, what: str, error_type: str, message: str, traceback: str = "") -> None:
+        self.what = what
+        self.error_type = error_type
+        self.error_message = message
+        self.traceback = traceback
+        text = (
+            f"{what} raised {error_type}: {message}" if message else f"{what} raised {error_type}"
+        )
+        if traceback:
+            text += "\n" + traceback.rstrip()
+        super().__init__(text)
+
+
+class SubmissionTimedOut(SubmissionError):
+    """Student code ran past its time limit and was stopped."""
+
+    def __init__(self, what: str, seconds: float) -> None:
+        self.what = what
+        self.seconds = seconds
+        super().__init__(
+            f"{what} did not finish within {seconds:g} s and was stopped; look for a loop that never "
+            "ends (a `while` whose condition never changes, or a counter that is never increased)."
+        )
+
+
+class SubmissionExited(SubmissionError):
+    """The process running student code ended while the grader was waiting for an answer."""
+
+    def __init__(self, what: str, how: str) -> None:
+        self.what = what
+        self.how = how
+        super().__init__(f"the process running your code ended during {what}: {how}")
+
+
+class WrongReturnType(SubmissionError):
+    """Student code returned a value of a type the check cannot use."""
+
+    def __init__(self, what: str, expected: str, got: str) -> None:
+        self.what = what
+        super().__init__(f"{what} returned {got}, not {expected}")

@@ -25,6 +25,7 @@ import socket
 import sys
 import tempfile
 import time
+import traceback
 from typing import Any
 
 from grader.limits import Limits, apply_rlimits
@@ -76,6 +77,8 @@ def _warm_up() -> dict[str, str]:
     import grader.child
     import grader.d2l.torch  # noqa: F401
 
+    # Only sets a flag, but imports about 900 modules the first time: pay that once, here.
+    torch.use_deterministic_algorithms(True, warn_only=True)
     return {"torch": torch.__version__, "numpy": numpy.__version__}
 
 
@@ -108,6 +111,8 @@ def _become_child(fd: int, control: socket.socket, limits: Limits, drop: bool) -
         serve(Channel(socket.socket(fileno=fd)))
     except BaseException:  # the child must never return into the template's loop
         status = 70
+        with contextlib.suppress(BaseException):
+            traceback.print_exc()
     finally:
         os._exit(status)
 

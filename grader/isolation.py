@@ -76,8 +76,9 @@ def detect(preferred: Mode | Literal["auto"] = "auto") -> Isolation:
     raise RuntimeError(f"isolation {preferred!r} is not available on this machine")
 
 
+# As root, bwrap needs no user namespace, and one would leave `nobody` unmapped for the child.
 _BWRAP_NAMESPACES = (
-    "--unshare-user-try",
+    *(() if os.geteuid() == 0 else ("--unshare-user",)),
     "--unshare-pid",
     "--unshare-net",
     "--unshare-ipc",
@@ -139,7 +140,8 @@ def bubblewrap_arguments(*, drop_caps: bool) -> list[str]:
         if _inside(hidden, binds) and hidden.is_dir():
             args += ["--tmpfs", str(hidden)]
     if drop_caps:
-        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+        args += ["--cap-drop", "ALL"]
+        args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_CHOWN"]
     return args
 
 

@@ -1,0 +1,206 @@
+"""The parent's side of the sandbox: one warm template process, and a child forked from it per submission.
+
+`Sandbox.start()` launches `grader.forkserver` inside the isolation in force (see `isolation`) and
+waits until it has imported torch. `spawn()` then forks a child in milliseconds and returns a socket
+connected to it; `stop()` ends a child (waiting a grace period, then killing its process group) and
+says how it ended. What the template and children print to their file descriptors is kept, capped,
+for staff (`output_tail`), and never parsed. Student code never runs in this process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from grader import isolation as isolation_levels
+from grader.errors import HarnessError
+from grader.isolation import Isolation
+from grader.limits import Limits
+
+OUTPUT_TAIL_BYTES = 64 * 1024
+START_SECONDS = 180.0
+
+
+@dataclass(frozen=True)
+class ExitStatus:
+    """How a child ended: its exit code or the signal that ended it, and whether we sent that signal."""
+
+    exitcode: int | None = None
+    signal: int | None = None
+    by_grader: bool = False
+
+    def describe(self) -> str:
+        if self.signal is not None:
+            if self.by_grader:
+                return "it was stopped by the grader"
+            if self.signal == signal.SIGKILL:
+                return "it was killed (signal 9), most likely for using too much memory"
+            if self.signal == signal.SIGSEGV:
+                return "it crashed with a segmentation fault (signal 11)"
+            name = signal.Signals(self.signal).name if self.signal in signal.valid_signals() else ""
+            return f"it was ended by signal {self.signal} {name}".rstrip()
+        if self.exitcode == 0:
+            return "your code ended the process with exit status 0 (sys.exit() or os._exit())"
+        return f"your code ended the process with exit status {self.exitcode}"
+
+
+class Sandbox:
+    """A warm template process from which submission children are forked."""
+
+    def __init__(self, limits: Limits | None = None, isolation: Isolation | None = None) -> None:
+        self.limits = limits or Limits()
+        self.isolation = isolation or isolation_levels.detect()
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._control: socket.socket | None = None
+        self._tail = bytearray()
+        self._workdir: tempfile.TemporaryDirectory[str] | None = None
+        self.versions: dict[str, Any] = {}
+
+    def describe(self) -> str:
+        return f"{self.isolation.describe()}; {self.limits.describe()}"
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Launch the template and wait until it is warm."""
+        if self._process is not None and self._process.poll() is None:
+            return
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._workdir = tempfile.TemporaryDirectory(prefix="hw2-sandbox-")
+        argv = [
+            sys.executable,
+            "-s",
+            "-B",
+            "-m",
+            "grader.forkserver",
+            str(theirs.fileno()),
+            json.dumps(asdict(self.limits)),
+            "1" if self.isolation.drop_to_nobody else "0",
+            "1" if self.isolation.own_pid_namespace else "0",
+        ]
+        try:
+            self._process = subprocess.Popen(
+                isolation_levels.command(self.isolation, argv),
+                pass_fds=[theirs.fileno()],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=_environment(),
+                cwd=self._workdir.name,
+                start_new_session=True,
+            )
+        except OSError as error:
+            raise HarnessError(f"could not start the sandbox: {error}") from error
+        finally:
+            theirs.close()
+        self._control = ours
+        threading.Thread(target=self._drain, daemon=True).start()
+        self.versions = self._receive(START_SECONDS)
+        if not self.versions.get("ready"):
+            raise HarnessError(f"the sandbox did not start: {self.output_tail()}")
+
+    def spawn(self) -> tuple[int, socket.socket]:
+        """Fork a fresh child; returns its pid and a socket connected to it."""
+        with self._lock:
+            self._ensure_running()
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                assert self._control is not None
+                socket.send_fds(self._control, [b'{"op": "spawn"}'], [theirs.fileno()])
+                reply = self._receive(30.0)
+            finally:
+                theirs.close()
+        if "pid" not in reply:
+            ours.close()
+            raise HarnessError(f"the sandbox could not fork a child: {reply}")
+        return int(reply["pid"]), ours
+
+    def stop(self, pid: int, grace: float = 0.0) -> ExitStatus:
+        """End the child `pid` (after up to `grace` seconds for it to exit by itself)."""
+        with self._lock:
+            if self._control is None or self._process is None or self._process.poll() is not None:
+                return ExitStatus(signal=signal.SIGKILL, by_grader=True)
+            self._control.send(json.dumps({"op": "stop", "pid": pid, "grace": grace}).encode())
+            reply = self._receive(30.0)
+        status = reply.get("status", {})
+        return ExitStatus(
+            status.get("exitcode"), status.get("signal"), bool(status.get("by_grader"))
+        )
+
+    def output_tail(self) -> str:
+        """The last bytes the template and children wrote to stdout and stderr (for staff only)."""
+        return self._tail.decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+            self._process = None
+        if self._workdir is not None:
+            self._workdir.cleanup()
+            self._workdir = None
+
+    def _ensure_running(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            self.close()
+            self.start()
+
+    def _receive(self, timeout: float) -> dict[str, Any]:
+        assert self._control is not None
+        ready, _, _ = select.select([self._control], [], [], timeout)
+        if not ready:
+            raise HarnessError(f"the sandbox did not answer within {timeout:g} s")
+        message = self._control.recv(65536)
+        if not message:
+            raise HarnessError(f"the sandbox stopped: {self.output_tail()[-2000:]}")
+        reply: dict[str, Any] = json.loads(message)
+        return reply
+
+    def _drain(self) -> None:
+        process = self._process
+        if process is None or process.stdout is None:
+            return
+        fd = process.stdout.fileno()
+        while chunk := os.read(fd, 65536):
+            self._tail += chunk
+            del self._tail[:-OUTPUT_TAIL_BYTES]
+
+
+def _environment() -> dict[str, str]:
+    """A small, fixed environment for the template: no secrets, deterministic hashing, one thread."""
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/tmp",
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
+    }
+    for name in ("CUDA_VISIBLE_DEVICES", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "TZ"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
