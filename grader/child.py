@@ -75,6 +75,66 @@ class ChildState:
         return value
 
 
+class Restorer:
+    """Puts back what student code changed in the modules and classes the protocol relies on.
+
+    A student may patch `torch.allclose`, `torch.Tensor.__eq__` or `builtins.isinstance`: that cannot
+    fool the parent, which compares values itself, but it could break this process's own encoding of
+    later answers and cost other items. So after each request the attributes of these namespaces are
+    restored to what they were when the child started.
+    """
+
+    def __init__(self, *targets: Any) -> None:
+        self.saved = [(target, dict(vars(target))) for target in targets]
+
+    def restore(self) -> None:
+        for target, saved in self.saved:
+            current = vars(target)
+            # Names added to a class may override inherited behaviour; names added to a module
+            # (such as submodules imported lazily) are left alone.
+            added = [n for n in current if n not in saved] if isinstance(target, type) else []
+            for name in added:
+                with contextlib.suppress(AttributeError, TypeError):
+                    delattr(target, name)
+            for name, value in saved.items():
+                if current.get(name, _MISSING) is not value:
+                    with contextlib.suppress(AttributeError, TypeError):
+                        setattr(target, name, value)
+
+
+_MISSING = object()
+
+
+def _protected_namespaces() -> list[Any]:
+    import builtins
+    import json
+    import socket
+
+    import numpy
+    import safetensors.torch
+    import torch
+    import torch.nn.functional
+    import torch.testing
+
+    from grader import protocol
+
+    return [
+        builtins,
+        json,
+        socket,
+        socket.socket,
+        numpy,
+        safetensors.torch,
+        torch,
+        torch.Tensor,
+        torch.nn.Module,
+        torch.nn.functional,
+        torch.testing,
+        protocol,
+        sys.modules[__name__],
+    ]
+
+
 def seed_everything(seed: int) -> None:
     import numpy as np
     import torch
@@ -93,17 +153,18 @@ def serve(channel: Channel) -> None:
     grader.d2l.install()
     torch.use_deterministic_algorithms(True, warn_only=True)
     state = ChildState()
+    restorer = Restorer(*_protected_namespaces())
     while True:
         try:
             request, tensors = channel.receive()
         except ChannelClosed:
             return
-        response, out_tensors = _answer(state, request, tensors)
+        response, out_tensors = _answer(state, request, tensors, restorer)
         channel.send(response, out_tensors)
 
 
 def _answer(
-    state: ChildState, request: dict[str, Any], tensors: dict[str, Any]
+    state: ChildState, request: dict[str, Any], tensors: dict[str, Any], restorer: Restorer
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     out: dict[str, Any] = {}
     stdout, stderr = _CappedText(), _CappedText()
@@ -112,10 +173,14 @@ def _answer(
         op = request["op"]
         args = decode(request.get("args", []), tensors)
         seed_everything(int(request.get("seed", 0)))
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            value = _dispatch(state, op, args)
+        try:
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                value = _dispatch(state, op, args)
+        finally:
+            restorer.restore()
         response.update(ok=True, value=encode(value, out, state.handle))
     except BaseException as error:
+        restorer.restore()
         if isinstance(error, ProtocolError):
             response.update(ok=False, protocol_error=str(error))
         else:

@@ -1,0 +1,327 @@
+"""A submission's code as the parent reaches it: a child process, and proxies for the objects in it.
+
+`SubmissionProcess` forks a child from the sandbox, runs the submission's program in it one statement
+at a time (a statement that raises, hangs or ends the process costs only what it defines), and turns
+every request into plain data. Objects stay in the child; the parent holds `Remote` proxies that
+remember how each object was made, so that after the child is restarted (because a call timed out or
+ended the process) the next use remakes it in the fresh child. Every failure of student code becomes
+one of the `SubmissionError`s in `errors`; a failure of ours becomes a `HarnessError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import threading
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from grader.errors import (
+    DefinitionFailed,
+    HarnessError,
+    SubmissionCrashed,
+    SubmissionExited,
+    SubmissionTimedOut,
+    WrongReturnType,
+)
+from grader.limits import Limits
+from grader.protocol import Channel, Handle, Layer, Opaque, ProtocolError, decode, encode
+from grader.sandbox import ExitStatus, Sandbox
+from grader.submission import Submission
+
+Recipe = tuple[Any, ...]
+
+
+@dataclass(eq=False)
+class Remote:
+    """An object in the child (a function, class, model, ...), known to the parent by its type name."""
+
+    process: SubmissionProcess
+    recipe: Recipe
+    type: str
+    key: int
+
+    def __repr__(self) -> str:
+        return f"<remote {self.type}>"
+
+
+class SubmissionProcess:
+    """One submission, running in a sandboxed child that is restarted whenever it has to be."""
+
+    def __init__(
+        self, sandbox: Sandbox, submission: Submission, limits: Limits | None = None
+    ) -> None:
+        self.sandbox = sandbox
+        self.submission = submission
+        self.limits = limits or sandbox.limits
+        self.generation = 0
+        self.restarts = 0
+        self.last_stdout = ""
+        self.statement_errors: dict[int, str] = {}
+        self._skip: set[int] = set()
+        self._pid: int | None = None
+        self._channel: Channel | None = None
+        self._handles: dict[int, Handle] = {}
+        self._keys = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._lock = threading.RLock()
+
+    def __enter__(self) -> SubmissionProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._end(grace=0.05)
+
+    # What the checks use
+
+    def item(self, name: str) -> Remote:
+        """The homework item `name`; raises MissingDefinition, BrokenDefinition or DefinitionFailed."""
+        definition = self.submission.require(name)
+        with self._lock:
+            self._ensure_started()
+            for index, statement in enumerate(self.submission.program.statements):
+                here = (statement.cell, statement.line) == (definition.cell, definition.line)
+                if here and index in self.statement_errors:
+                    raise DefinitionFailed(
+                        name, statement.cell, statement.line, self.statement_errors[index]
+                    )
+            remote = Remote(self, ("item", name), "?", next(self._keys))
+            try:
+                handle = self._materialize(remote)
+            except SubmissionCrashed as error:
+                raise DefinitionFailed(
+                    name,
+                    definition.cell,
+                    definition.line,
+                    f"left no `{name}`: {error.error_message}",
+                ) from None
+            remote.type = handle.type
+            return remote
+
+    def call(
+        self,
+        target: Remote,
+        *args: Any,
+        what: str | None = None,
+        timeout: float | None = None,
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> Any:
+        """`target(*args, **kwargs)` in the child; objects that are not data come back as Remotes."""
+        return self._new_value(
+            ("call", target, args, kwargs, seed), what or f"{target.type}(...)", timeout
+        )
+
+    def method(
+        self,
+        target: Remote,
+        name: str,
+        *args: Any,
+        what: str | None = None,
+        timeout: float | None = None,
+        seed: int = 0,
+        **kwargs: Any,
+    ) -> Any:
+        """`target.name(*args, **kwargs)` in the child."""
+        recipe = ("method", target, name, args, kwargs, seed)
+        return self._new_value(recipe, what or f"{target.type}.{name}(...)", timeout)
+
+    def attribute(self, target: Remote, name: str, *, what: str | None = None) -> Any:
+        """`target.name` in the child."""
+        return self._new_value(("getattr", target, name), what or f"{target.type}.{name}", None)
+
+    def probe(
+        self,
+        name: str,
+        target: Remote,
+        *,
+        what: str,
+        timeout: float | None = None,
+        seed: int = 0,
+        **options: Any,
+    ) -> Any:
+        """Run the probe `name` (see `grader.probes`) on `target` with `options`."""
+        args = [name, target, options]
+        return self._request("probe", args, what=what, timeout=timeout, seed=seed)
+
+    # Requests
+
+    def _new_value(self, recipe: Recipe, what: str, timeout: float | None) -> Any:
+        op, *rest = recipe
+        args = list(rest[:-1]) if op in ("call", "method") else list(rest)
+        seed = rest[-1] if op in ("call", "method") else 0
+        value = self._request(op, args, what=what, timeout=timeout, seed=seed)
+        if isinstance(value, Handle):
+            remote = Remote(self, recipe, value.type, next(self._keys))
+            self._handles[remote.key] = value
+            return remote
+        return value
+
+    def _materialize(self, remote: Remote) -> Handle:
+        """The handle of `remote` in the current child, remade from its recipe if need be."""
+        if remote.key in self._handles:
+            return self._handles[remote.key]
+        op, *rest = remote.recipe
+        if op == "item":
+            definition = self.submission.require(rest[0])
+            args: list[Any] = [{**asdict(definition), "decorators": list(definition.decorators)}]
+            seed = 0
+        elif op in ("call", "method"):
+            args, seed = list(rest[:-1]), rest[-1]
+        else:
+            args, seed = list(rest), 0
+        value = self._request(op, args, what=f"remaking {remote.type}", timeout=None, seed=seed)
+        if not isinstance(value, Handle):
+            raise HarnessError(f"remaking {remote.type} gave {type(value).__name__}, not an object")
+        self._handles[remote.key] = value
+        return value
+
+    def _request(
+        self, op: str, args: list[Any], *, what: str, timeout: float | None, seed: int
+    ) -> Any:
+        with self._lock:
+            self._ensure_started()
+            resolved = self._resolve(args)
+            return self._exchange(
+                op, resolved, what=what, timeout=timeout or self.limits.call_seconds, seed=seed
+            )
+
+    def _resolve(self, value: Any) -> Any:
+        if isinstance(value, Remote):
+            if value.process is not self:
+                raise HarnessError("a remote object was passed to another submission's process")
+            return self._materialize(value)
+        if isinstance(value, list):
+            return [self._resolve(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self._resolve(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self._resolve(v) for k, v in value.items()}
+        return value
+
+    def _exchange(self, op: str, args: list[Any], *, what: str, timeout: float, seed: int) -> Any:
+        assert self._channel is not None
+        request_id = next(self._ids)
+        tensors: dict[str, Any] = {}
+        header = {"id": request_id, "op": op, "args": encode(args, tensors), "seed": seed}
+        try:
+            self._channel.send(header, tensors)
+            self._channel.sock.settimeout(timeout)
+            response, blob = self._channel.receive()
+        except TimeoutError:
+            self._end(grace=0.0)
+            raise SubmissionTimedOut(what, timeout) from None
+        except (ProtocolError, OSError) as error:
+            status = self._end(grace=0.5)
+            how = status.describe() if status else f"the channel broke ({error})"
+            raise SubmissionExited(what, how) from None
+        if response.get("id") != request_id:
+            self._end(grace=0.0)
+            raise SubmissionExited(what, "it sent an answer to a question the grader did not ask")
+        self.last_stdout = str(response.get("stdout", ""))
+        if not response.get("ok"):
+            if "protocol_error" in response:
+                raise HarnessError(f"the child refused {op}: {response['protocol_error']}")
+            failure = response.get("error") or {}
+            raise SubmissionCrashed(
+                what,
+                str(failure.get("type", "an error")),
+                str(failure.get("message", "")),
+                str(failure.get("traceback", "")),
+            )
+        try:
+            return decode(response.get("value"), blob)
+        except ProtocolError as error:
+            self._end(grace=0.0)
+            raise SubmissionExited(
+                what, f"it sent an answer the grader cannot read ({error})"
+            ) from None
+
+    # The child's life
+
+    def _ensure_started(self) -> None:
+        if self._channel is not None:
+            return
+        while True:
+            pid, sock = self.sandbox.spawn()
+            self._pid, self._channel = pid, Channel(sock)
+            self._handles.clear()
+            self.generation += 1
+            if self._load():
+                return
+
+    def _load(self) -> bool:
+        """Run the program's statements; False when the child had to be restarted (start over)."""
+        for index, statement in enumerate(self.submission.program.statements):
+            if index in self._skip:
+                continue
+            fields = {
+                **asdict(statement),
+                "names": list(statement.names),
+                "decorators": list(statement.decorators),
+            }
+            try:
+                self._exchange(
+                    "exec",
+                    [fields],
+                    what=f"cell {statement.cell}",
+                    timeout=self.limits.statement_seconds,
+                    seed=0,
+                )
+            except SubmissionCrashed as error:
+                self.statement_errors[index] = f"raised {error.error_type}: {error.error_message}"
+            except SubmissionTimedOut as error:
+                self.statement_errors[index] = f"did not finish within {error.seconds:g} s"
+                self._skip.add(index)
+                return False
+            except SubmissionExited as error:
+                self.statement_errors[index] = f"ended the process: {error.how}"
+                self._skip.add(index)
+                return False
+        return True
+
+    def _end(self, grace: float) -> ExitStatus | None:
+        """Stop the child (if any); the next request starts a fresh one."""
+        status = None
+        if self._channel is not None:
+            with contextlib.suppress(OSError):
+                self._channel.sock.close()
+            self._channel = None
+        if self._pid is not None:
+            status = self.sandbox.stop(self._pid, grace=grace)
+            self._pid = None
+            self.restarts += 1
+        self._handles.clear()
+        return status
+
+
+def expect_tensor(value: Any, what: str) -> Any:
+    """`value` when it is a plain torch.Tensor; raises WrongReturnType naming what it is instead."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value
+    raise WrongReturnType(what, "a torch.Tensor", describe_value(value))
+
+
+def describe_value(value: Any) -> str:
+    """A student-readable description of a value's type ("a list", "None", "a numpy.ndarray")."""
+    if value is None:
+        return "None (is a `return` missing?)"
+    if isinstance(value, Opaque):
+        if value.tensor_subclass:
+            return f"a {value.type} (a subclass of torch.Tensor, not a plain tensor)"
+        return f"a {value.type}"
+    if isinstance(value, Remote):
+        return f"a {value.type} object"
+    if isinstance(value, Layer | Handle):
+        return "an object"
+    article = "an" if type(value).__name__[0] in "aeiou" else "a"
+    return f"{article} {type(value).__name__}"
+
+
+__all__ = ["Remote", "SubmissionProcess", "describe_value", "expect_tensor"]
