@@ -91,12 +91,13 @@ def encode(value: Any, tensors: dict[str, torch.Tensor], handles: Any = None) ->
         key = f"t{len(tensors)}"
         tensors[key] = value.detach().cpu().clone().contiguous()
         return {"$tensor": key}
+    if isinstance(value, torch.Tensor):  # a subclass or a sparse tensor: described, never sent
+        return {"$object": {"type": _type_name(value), "tensor_subclass": True}}
     if handles is not None:
         handle = handles(value)
         if handle is not None:
             return {"$handle": handle.id, "type": handle.type}
-    subclass = isinstance(value, torch.Tensor)
-    return {"$object": {"type": _type_name(value), "tensor_subclass": subclass}}
+    return {"$object": {"type": _type_name(value), "tensor_subclass": False}}
 
 
 def decode(data: Any, tensors: dict[str, torch.Tensor]) -> Any:

@@ -41,8 +41,13 @@ class Remote:
     type: str
     key: int
 
+    @property
+    def label(self) -> str:
+        """The item's name for an item, else the object's type name: used in messages."""
+        return str(self.recipe[1]) if self.recipe[0] == "item" else self.type
+
     def __repr__(self) -> str:
-        return f"<remote {self.type}>"
+        return f"<remote {self.label}>"
 
 
 class SubmissionProcess:
@@ -113,7 +118,7 @@ class SubmissionProcess:
     ) -> Any:
         """`target(*args, **kwargs)` in the child; objects that are not data come back as Remotes."""
         return self._new_value(
-            ("call", target, args, kwargs, seed), what or f"{target.type}(...)", timeout
+            ("call", target, args, kwargs, seed), what or f"{target.label}(...)", timeout
         )
 
     def method(
@@ -128,11 +133,11 @@ class SubmissionProcess:
     ) -> Any:
         """`target.name(*args, **kwargs)` in the child."""
         recipe = ("method", target, name, args, kwargs, seed)
-        return self._new_value(recipe, what or f"{target.type}.{name}(...)", timeout)
+        return self._new_value(recipe, what or f"{target.label}.{name}(...)", timeout)
 
     def attribute(self, target: Remote, name: str, *, what: str | None = None) -> Any:
         """`target.name` in the child."""
-        return self._new_value(("getattr", target, name), what or f"{target.type}.{name}", None)
+        return self._new_value(("getattr", target, name), what or f"{target.label}.{name}", None)
 
     def probe(
         self,
@@ -314,8 +319,8 @@ def describe_value(value: Any) -> str:
         return "None (is a `return` missing?)"
     if isinstance(value, Opaque):
         if value.tensor_subclass:
-            return f"a {value.type} (a subclass of torch.Tensor, not a plain tensor)"
-        return f"a {value.type}"
+            return f"a tensor of type {value.type} (a subclass of torch.Tensor, not a plain tensor)"
+        return f"a value of type {value.type}"
     if isinstance(value, Remote):
         return f"a {value.type} object"
     if isinstance(value, Layer | Handle):

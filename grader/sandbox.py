@@ -59,7 +59,7 @@ class Sandbox:
 
     def __init__(self, limits: Limits | None = None, isolation: Isolation | None = None) -> None:
         self.limits = limits or Limits()
-        self.isolation = isolation or isolation_levels.detect()
+        self.isolation = isolation or isolation_levels.detect(isolation_levels.preferred())
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None

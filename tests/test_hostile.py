@@ -1,0 +1,228 @@
+"""The isolation contract: each hostile notebook loses exactly the items it should, and no more.
+
+Every notebook in tests/fixtures/notebooks/hostile/ is the book's homework with one kind of attack
+or accident in it; each is bounded and safe to run without a sandbox. Some outcomes depend on the
+isolation in force (a file the sandbox hides is readable without one), and the table says so.
+"""
+
+import contextlib
+import json
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from grader.errors import SubmissionError, SubmissionExited, SubmissionTimedOut
+from grader.remote import SubmissionProcess
+from grader.submission import load_submission, parse_submission
+from tests.fixtures.build_notebooks import as_json, hostile, notebook
+from tests.item_checks import ITEM_CHECKS
+
+HOSTILE = Path(__file__).parent / "fixtures" / "notebooks" / "hostile"
+FAKE_RESULTS = Path("/tmp/hw2-hostile-results.json")
+
+
+def grade_items(
+    sandbox, submission
+) -> tuple[dict[str, SubmissionError | AssertionError], SubmissionProcess]:
+    """Run every item check; the failures by item (anything else is a bug of ours and propagates)."""
+    failures: dict[str, SubmissionError | AssertionError] = {}
+    with SubmissionProcess(sandbox, submission) as process:
+        for item, check in ITEM_CHECKS.items():
+            try:
+                check(process)
+            except (AssertionError, SubmissionError) as error:
+                failures[item] = error
+    return failures, process
+
+
+HIDDEN_ONLY_IN_BUBBLEWRAP = {"bubblewrap": {"pool2d"}, "unshare": set(), "rlimits": set()}
+
+TABLE = {
+    "sleeps_forever": {"pool2d"},
+    "busy_loop": {"comp_conv2d"},
+    "forgotten_increment": {"corr2d_multi_in_out_1x1"},
+    "top_level_loops": set(),
+    "class_body_loop": set(),
+    "huge_allocation": {"init_cnn"},
+    "fork_storm": {"layer_summary"},
+    "patches_comparisons": {"corr2d_multi_in_out"},
+    "tensor_subclass": {"corr2d_multi_in_out"},
+    "reads_grader_files": HIDDEN_ONLY_IN_BUBBLEWRAP,
+    "writes_fake_results": set(),
+    "exits": {"pool2d", "comp_conv2d"},
+    "fake_output": {"corr2d_multi_in_out"},
+    "segfault": {"ResNet18"},
+    "wrong_return_type": {"pool2d"},
+}
+
+
+def test_the_table_covers_every_hostile_fixture() -> None:
+    assert sorted(TABLE) == sorted(p.stem for p in HOSTILE.glob("*.ipynb"))
+
+
+def test_a_correct_notebook_passes_every_item_check(sandbox) -> None:
+    failures, process = grade_items(
+        sandbox,
+        load_submission(HOSTILE.parent.parent.parent.parent / "submissions" / "solved.ipynb"),
+    )
+
+    assert failures == {}
+    assert process.restarts == 1  # the close at the end
+
+
+@pytest.mark.parametrize("name", sorted(TABLE))
+def test_hostile_notebook_loses_exactly_its_items(sandbox, name: str) -> None:
+    expected = TABLE[name]
+    if isinstance(expected, dict):
+        expected = expected[sandbox.isolation.mode]
+    FAKE_RESULTS.unlink(missing_ok=True)
+
+    failures, _ = grade_items(sandbox, load_submission(HOSTILE / f"{name}.ipynb"))
+
+    assert set(failures) == expected, {k: str(v)[:200] for k, v in failures.items()}
+
+
+def test_time_limits_name_the_call_and_the_limit(sandbox) -> None:
+    failures, process = grade_items(sandbox, load_submission(HOSTILE / "sleeps_forever.ipynb"))
+
+    error = failures["pool2d"]
+    assert isinstance(error, SubmissionTimedOut)
+    assert str(error).startswith("pool2d(...) did not finish within 3 s and was stopped")
+    assert process.restarts >= 2
+
+
+def test_a_statement_that_hangs_costs_only_what_it_defines(sandbox) -> None:
+    submission = load_submission(HOSTILE / "class_body_loop.ipynb")
+
+    with SubmissionProcess(sandbox, submission) as process:
+        process.item("corr2d")
+        errors = process.statement_errors
+
+    [(index, how)] = errors.items()
+    assert submission.program.statements[index].names == ("Spinner",)
+    assert how == "did not finish within 3 s"
+
+
+def test_exits_end_only_the_call_that_exits(sandbox) -> None:
+    failures, _ = grade_items(sandbox, load_submission(HOSTILE / "exits.ipynb"))
+
+    assert isinstance(failures["comp_conv2d"], SubmissionExited)
+    assert "exit status 0" in str(failures["comp_conv2d"])
+    assert "raised SystemExit" in str(failures["pool2d"])
+
+
+def test_a_segfault_is_reported_as_such(sandbox) -> None:
+    failures, _ = grade_items(sandbox, load_submission(HOSTILE / "segfault.ipynb"))
+
+    assert "segmentation fault" in str(failures["ResNet18"])
+
+
+def test_a_huge_allocation_fails_with_memory_error(sandbox) -> None:
+    failures, _ = grade_items(sandbox, load_submission(HOSTILE / "huge_allocation.ipynb"))
+
+    assert "MemoryError" in str(failures["init_cnn"])
+
+
+def test_wrong_return_types_are_named(sandbox) -> None:
+    wrong_type, _ = grade_items(sandbox, load_submission(HOSTILE / "wrong_return_type.ipynb"))
+    subclass, _ = grade_items(sandbox, load_submission(HOSTILE / "tensor_subclass.ipynb"))
+
+    assert "returned a list, not a torch.Tensor" in str(wrong_type["pool2d"])
+    assert "a tensor of type AlwaysEqual (a subclass of torch.Tensor" in str(
+        subclass["corr2d_multi_in_out"]
+    )
+
+
+def test_fake_results_files_stay_inside_the_sandbox(sandbox) -> None:
+    FAKE_RESULTS.unlink(missing_ok=True)
+
+    failures, _ = grade_items(sandbox, load_submission(HOSTILE / "writes_fake_results.ipynb"))
+
+    assert failures == {}
+    if sandbox.isolation.mode == "bubblewrap":
+        assert not FAKE_RESULTS.exists()
+    FAKE_RESULTS.unlink(missing_ok=True)
+
+
+def test_grader_files_are_hidden_from_student_code(sandbox) -> None:
+    if sandbox.isolation.mode != "bubblewrap":
+        pytest.skip(f"files are hidden only under bubblewrap, not {sandbox.isolation.mode}")
+    failures, _ = grade_items(sandbox, load_submission(HOSTILE / "reads_grader_files.ipynb"))
+
+    assert "No such file or directory" in str(failures["pool2d"])
+
+
+class LoopbackServer:
+    """A TCP server on 127.0.0.1 that records what it receives (bounded: one thread, short waits)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.sock.settimeout(0.2)
+        self.received: list[bytes] = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.sock.getsockname()[1]
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(1.0)
+                with contextlib.suppress(OSError):
+                    self.received.append(conn.recv(1024))
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+
+def test_a_socket_to_a_loopback_server_gets_nowhere(sandbox, tmp_path: Path) -> None:
+    server = LoopbackServer()
+    leak = f"""import socket
+
+def corr2d_multi_in_out_1x1(X, K):
+    try:
+        with socket.create_connection(('127.0.0.1', {server.port}), timeout=1) as s:
+            s.sendall(b'leaked')
+    except OSError:
+        pass
+    c_i, h, w = X.shape
+    return torch.matmul(K.reshape(K.shape[0], c_i), X.reshape(c_i, h * w)).reshape(K.shape[0], h, w)"""
+    path = tmp_path / "socket.ipynb"
+    path.write_text(as_json(notebook(hostile(corr2d_multi_in_out_1x1=leak))))
+    try:
+        failures, _ = grade_items(sandbox, load_submission(path))
+    finally:
+        server.close()
+
+    assert failures == {}
+    if sandbox.isolation.mode in ("bubblewrap", "unshare"):
+        assert server.received == []
+
+
+def test_a_50_mb_notebook_of_outputs_costs_nothing(sandbox) -> None:
+    nb = json.loads(as_json(notebook(hostile())))
+    image = "iVBORw0KGgo" + "A" * (1024 * 1024)
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"] = [
+                {"output_type": "display_data", "data": {"image/png": image}, "metadata": {}}
+            ] * 3
+    data = json.dumps(nb).encode()
+    assert len(data) > 50 * 2**20
+
+    failures, _ = grade_items(sandbox, parse_submission(data, "big.ipynb"))
+
+    assert failures == {}

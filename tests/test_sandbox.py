@@ -1,0 +1,265 @@
+"""The sandbox and its channel: plain data only, limits, restarts, determinism, captured output."""
+
+import json
+import socket
+import struct
+
+import pytest
+import torch
+
+from grader.errors import HarnessError, SubmissionCrashed, SubmissionTimedOut
+from grader.isolation import Isolation, preferred
+from grader.protocol import (
+    Channel,
+    ChannelClosed,
+    Handle,
+    Layer,
+    Opaque,
+    ProtocolError,
+    decode,
+    encode,
+)
+from grader.remote import SubmissionProcess, describe_value
+from grader.sandbox import ExitStatus
+from grader.submission import parse_submission
+
+
+def submission(source: str):
+    return parse_submission(source.encode(), "s.py")
+
+
+# The channel
+
+
+def roundtrip(value):
+    tensors: dict = {}
+    return decode(json.loads(json.dumps(encode(value, tensors))), tensors)
+
+
+def test_values_roundtrip_as_plain_data() -> None:
+    value = [1, 2.5, "x", None, True, (1, (2, 3)), {"a": torch.Size([2, 3])}, torch.float64]
+
+    assert roundtrip(value) == value
+
+
+def test_tensors_roundtrip_through_safetensors_detached_and_contiguous() -> None:
+    t = torch.arange(12.0, requires_grad=True).reshape(3, 4).t()
+
+    back = roundtrip(t)
+
+    assert torch.equal(back, t.detach())
+    assert not back.requires_grad
+
+
+def test_a_tensor_subclass_is_described_never_sent() -> None:
+    class Sneaky(torch.Tensor):
+        pass
+
+    value = roundtrip(torch.zeros(2).as_subclass(Sneaky))
+
+    assert value == Opaque(f"{__name__}.{Sneaky.__qualname__}", tensor_subclass=True)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"$pickle": "gASV"},
+        {"$tensor": 3},
+        {"a": 1, "b": 2, "c": 3},
+        {"$dtype": "Tensor"},
+        {"$tuple": 5},
+    ],
+)
+def test_decode_refuses_anything_but_the_documented_forms(data) -> None:
+    with pytest.raises(ProtocolError):
+        decode(data, {})
+
+
+def test_oversized_frames_are_refused_before_they_are_read() -> None:
+    a, b = socket.socketpair()
+    a.sendall(struct.pack(">QQ", 10, 2**40))
+
+    with pytest.raises(ProtocolError, match="frame too large"):
+        Channel(b).receive()
+    a.close()
+    b.close()
+
+
+def test_a_closed_channel_is_reported() -> None:
+    a, b = socket.socketpair()
+    a.close()
+
+    with pytest.raises(ChannelClosed):
+        Channel(b).receive()
+
+
+def test_blobs_that_are_not_safetensors_are_refused() -> None:
+    a, b = socket.socketpair()
+    header = b'{"id": 1}'
+    a.sendall(struct.pack(">QQ", len(header), 8) + header + b"\x80\x04K\x01.\x00\x00\x00")
+
+    with pytest.raises(ProtocolError, match="malformed tensors"):
+        Channel(b).receive()
+
+
+def test_layer_specs_roundtrip() -> None:
+    spec = Layer("LazyConv2d", (1,), (("kernel_size", 3), ("padding", (1, 2))))
+
+    assert roundtrip(spec) == spec
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "None (is a `return` missing?)"),
+        ([1], "a list"),
+        (Opaque("numpy.ndarray"), "a value of type numpy.ndarray"),
+        (3, "an int"),
+    ],
+)
+def test_describe_value(value, text: str) -> None:
+    assert describe_value(value) == text
+
+
+# Exit statuses
+
+
+@pytest.mark.parametrize(
+    ("status", "text"),
+    [
+        (
+            ExitStatus(exitcode=0),
+            "your code ended the process with exit status 0 (sys.exit() or os._exit())",
+        ),
+        (ExitStatus(exitcode=3), "your code ended the process with exit status 3"),
+        (ExitStatus(signal=11), "it crashed with a segmentation fault (signal 11)"),
+        (ExitStatus(signal=9), "it was killed (signal 9), most likely for using too much memory"),
+        (ExitStatus(signal=9, by_grader=True), "it was stopped by the grader"),
+        (ExitStatus(signal=6), "it was ended by signal 6 SIGABRT"),
+    ],
+)
+def test_exit_statuses_are_described_plainly(status: ExitStatus, text: str) -> None:
+    assert status.describe() == text
+
+
+# Isolation levels
+
+
+def test_isolation_is_described_for_the_report_header(sandbox) -> None:
+    text = sandbox.describe()
+
+    assert text.startswith(sandbox.isolation.describe())
+    assert "3 s per call" in text
+
+
+@pytest.mark.parametrize("mode", ["bubblewrap", "unshare", "rlimits"])
+def test_each_isolation_level_says_what_it_protects(mode) -> None:
+    text = Isolation(mode, drop_to_nobody=False, own_pid_namespace=True).describe()
+
+    assert text.startswith(mode)
+
+
+def test_an_unknown_isolation_setting_names_its_source(monkeypatch) -> None:
+    monkeypatch.setenv("HW2_GRADER_ISOLATION", "docker")
+
+    with pytest.raises(
+        ValueError, match="invalid HW2_GRADER_ISOLATION 'docker' from the environment"
+    ):
+        preferred()
+
+
+# The child
+
+
+def test_calls_are_seeded_so_reruns_agree(sandbox) -> None:
+    with SubmissionProcess(
+        sandbox, submission("import torch\n\ndef corr2d(X, K):\n    return torch.rand(3)\n")
+    ) as p:
+        f = p.item("corr2d")
+        first, again, other = p.call(f, 1, 2), p.call(f, 1, 2), p.call(f, 1, 2, seed=7)
+
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+
+
+def test_student_output_is_captured_per_call_and_capped(sandbox) -> None:
+    source = "def corr2d(X, K):\n    print('hello')\n    print('x' * 200_000)\n    return 1\n"
+    with SubmissionProcess(sandbox, submission(source)) as p:
+        p.call(p.item("corr2d"), 1, 2)
+
+    assert p.last_stdout.startswith("hello\n")
+    assert len(p.last_stdout) == 64 * 1024
+
+
+def test_exceptions_come_back_with_the_students_frames_only(sandbox) -> None:
+    source = "def helper(x):\n    return 1 / x\n\ndef corr2d(X, K):\n    return helper(0)\n"
+    with (
+        SubmissionProcess(sandbox, submission(source)) as p,
+        pytest.raises(SubmissionCrashed) as info,
+    ):
+        p.call(p.item("corr2d"), 1, 2, what="corr2d(X, K)")
+
+    text = str(info.value)
+    assert text.startswith("corr2d(X, K) raised ZeroDivisionError: division by zero")
+    assert 'File "<cell 1>", line 5, in corr2d' in text
+    assert 'File "<cell 1>", line 2, in helper' in text
+    assert "grader" not in text
+
+
+def test_objects_are_remade_after_a_restart(sandbox) -> None:
+    source = (
+        "import time\nimport torch\nfrom torch import nn\n\n"
+        "class Conv2D(nn.Module):\n    def __init__(self, k):\n        super().__init__()\n"
+        "        self.weight = nn.Parameter(torch.rand(k))\n\n"
+        "def pool2d(X, size, mode='max'):\n    time.sleep(60)\n"
+    )
+    with SubmissionProcess(sandbox, submission(source)) as p:
+        layer = p.call(p.item("Conv2D"), (2, 2))
+        before = p.attribute(layer, "weight")
+        with pytest.raises(SubmissionTimedOut):
+            p.call(p.item("pool2d"), 1, (1, 1))
+        after = p.attribute(layer, "weight")
+
+    assert p.restarts >= 2
+    assert torch.equal(before, after)
+
+
+def test_a_request_the_child_cannot_serve_is_our_fault_not_the_students(sandbox) -> None:
+    with SubmissionProcess(sandbox, submission("def corr2d(X, K):\n    return 1\n")) as p:
+        f = p.item("corr2d")
+        with pytest.raises(HarnessError, match="unknown handle"):
+            p._exchange("call", [Handle(999, "x"), [], {}], what="x", timeout=3, seed=0)
+        assert p.call(f, 1, 2) == 1
+
+
+def test_fd_level_output_goes_to_the_staff_log_not_the_verdict(sandbox) -> None:
+    source = (
+        "import os\n\ndef corr2d(X, K):\n    os.write(1, b'=== 99 passed ===\\n')\n    return 5\n"
+    )
+    with SubmissionProcess(sandbox, submission(source)) as p:
+        assert p.call(p.item("corr2d"), 1, 2) == 5
+
+    assert p.last_stdout == ""
+
+
+def test_network_is_unreachable_in_a_namespace(sandbox) -> None:
+    if sandbox.isolation.mode == "rlimits":
+        pytest.skip("no network namespace without bubblewrap or unshare")
+    source = (
+        "import socket\n\ndef corr2d(X, K):\n    try:\n"
+        "        socket.create_connection(('1.1.1.1', 53), timeout=1)\n        return 'connected'\n"
+        "    except OSError as e:\n        return type(e).__name__\n"
+    )
+    with SubmissionProcess(sandbox, submission(source)) as p:
+        assert p.call(p.item("corr2d"), 1, 2) == "OSError"
+
+
+def test_student_code_runs_as_nobody_when_the_grader_is_root(sandbox) -> None:
+    if not sandbox.isolation.drop_to_nobody:
+        pytest.skip("the grader is not root here, or cannot change user")
+    source = "import os\n\ndef corr2d(X, K):\n    return os.getuid(), os.getcwd()\n"
+    with SubmissionProcess(sandbox, submission(source)) as p:
+        uid, cwd = p.call(p.item("corr2d"), 1, 2)
+
+    assert uid == 65534
+    assert cwd.startswith("/tmp/submission-")
