@@ -127,8 +127,10 @@ def bubblewrap_arguments(*, drop_caps: bool) -> list[str]:
     """bwrap's options: namespaces, the read-only mounts Python needs, and nothing of the grader's
     own tests, checks or reference solutions."""
     binds = _python_paths()
-    args = ["bwrap", *_BWRAP_NAMESPACES]
-    made: set[Path] = set()
+    # The private /tmp comes first, so that a virtual environment that lives under /tmp (a fresh
+    # clone in CI, say) is bound on top of it rather than hidden by it.
+    args = ["bwrap", *_BWRAP_NAMESPACES, "--tmpfs", "/tmp"]
+    made: set[Path] = {Path("/tmp")}
     for path in sorted(binds, key=lambda p: len(p.parts)):
         for ancestor in reversed(path.parents):
             if ancestor != Path("/") and ancestor not in made and not _inside(ancestor, binds):
@@ -143,7 +145,7 @@ def bubblewrap_arguments(*, drop_caps: bool) -> list[str]:
             args += ["--ro-bind", link, link]
     for etc in ETC_FILES:
         args += ["--ro-bind-try", etc, etc]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp"]
     args += ["--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
     devices = sorted(glob.glob("/dev/nvidia*"))
     for device in devices:
