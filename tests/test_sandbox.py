@@ -263,3 +263,14 @@ def test_student_code_runs_as_nobody_when_the_grader_is_root(sandbox) -> None:
 
     assert uid == 65534
     assert cwd.startswith("/tmp/submission-")
+
+
+def test_private_tmp_is_mounted_before_the_binds() -> None:
+    """Regression: a venv under /tmp (a fresh clone in CI) was hidden by the tmpfs mounted over it."""
+    from grader.isolation import bubblewrap_arguments
+
+    args = bubblewrap_arguments(drop_caps=False)
+
+    first_tmpfs = args.index("--tmpfs")
+    assert args[first_tmpfs + 1] == "/tmp"
+    assert first_tmpfs < args.index("--ro-bind")
