@@ -1,20 +1,24 @@
-"""Root conftest: the Hypothesis profiles (grading: derandomized, no example database; dev: fast).
+"""Root conftest: registers the grading plugin and the Hypothesis profiles; nothing else.
 
-`HYPOTHESIS_PROFILE` picks one; the default is `grading`, so every run gives the same examples.
+`HYPOTHESIS_PROFILE` picks a profile; the default is `grading` (derandomized, no example database), so
+every run, and every student, sees the same examples until a check fails.
 """
 
 import os
 
 from hypothesis import HealthCheck, settings
 
+pytest_plugins = ["grader.plugin"]
+
 settings.register_profile(
     "grading",
     derandomize=True,
     database=None,
     deadline=None,
-    max_examples=50,
-    print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
+    max_examples=30,
+    print_blob=False,
+    report_multiple_bugs=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 settings.register_profile("dev", max_examples=10, deadline=None, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "grading"))

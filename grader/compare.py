@@ -65,35 +65,30 @@ def check_tensor(
     *,
     what: str,
     inputs: Mapping[str, Any],
-    hint: Hint | None = None,
+    hint: Hint | str | None = None,
     shape_hint: str | None = None,
     atol: float = 1e-4,
     rtol: float = 1e-4,
 ) -> torch.Tensor:
     """Fail unless `got` is a tensor of `expected`'s shape and values (within float32 tolerance).
 
-    `hint(got)` may name the mistake behind a wrong result; `shape_hint` is the hint for a wrong shape
-    when `hint` finds none.
+    `hint(got)` may name the mistake behind a wrong result (a plain string is used as it is);
+    `shape_hint` is the hint for a wrong shape when `hint` finds none.
     """
     tensor: torch.Tensor = expect_tensor(got, what)
+    diagnosis = hint(tensor) if callable(hint) else hint
     if tuple(tensor.shape) != tuple(expected.shape):
         fail(
             what,
             "wrong output shape",
             describe_inputs(inputs),
             f"expected shape {tuple(expected.shape)}, got {tuple(tensor.shape)}",
-            (hint(tensor) if hint else None) or shape_hint,
+            diagnosis or shape_hint,
         )
     actual = tensor.detach().to(torch.float64)
     target = expected.detach().to(torch.float64)
     if not torch.allclose(actual, target, atol=atol, rtol=rtol, equal_nan=False):
-        fail(
-            what,
-            "wrong values",
-            describe_inputs(inputs),
-            _difference(target, actual),
-            hint(tensor) if hint else None,
-        )
+        fail(what, "wrong values", describe_inputs(inputs), _difference(target, actual), diagnosis)
     return tensor
 
 

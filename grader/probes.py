@@ -142,16 +142,22 @@ def train_steps(
     batch_size: int,
     optimizer: str = "sgd",
     device: str = "cpu",
+    xavier: bool = False,
 ) -> dict[str, Any]:
     """`steps` optimiser steps on mini-batches of (X, y), cycling; the loss of each step.
 
     The loss is the model's own `loss(Y_hat, y)` when it has one (the d2l classifiers do), else
-    cross-entropy. Stops early at the first non-finite loss.
+    cross-entropy. Stops early at the first non-finite loss. With `xavier`, the weights of Linear and
+    Conv2d layers are first re-drawn Xavier-uniform, as the book's training cells do with `apply_init`.
     """
     target = torch.device(device)
     model.to(target)
     model.train()
     model(X[:batch_size].to(target))  # size the Lazy layers before the optimiser sees parameters
+    if xavier:
+        for module in model.modules():
+            if isinstance(module, nn.Linear | nn.Conv2d):
+                nn.init.xavier_uniform_(module.weight)
     params = [p for p in model.parameters() if p.requires_grad]
     opt: torch.optim.Optimizer = (
         torch.optim.Adam(params, lr=lr) if optimizer == "adam" else torch.optim.SGD(params, lr=lr)
@@ -197,7 +203,29 @@ def summary(function: Callable[..., Any], specs: list[nn.Module], X_shape: tuple
     return function(model, X_shape)
 
 
+def fit_kernel(
+    layer: nn.Module, X: torch.Tensor, Y: torch.Tensor, steps: int, lr: float
+) -> dict[str, Any]:
+    """Gradient descent on the summed squared error of layer(X) against Y, as in book section 7.2.4."""
+    losses: list[float] = []
+    for _ in range(steps):
+        loss = ((layer(X) - Y) ** 2).sum()
+        layer.zero_grad()
+        loss.backward()
+        with torch.no_grad():
+            for param in layer.parameters():
+                if param.grad is not None:
+                    param.sub_(lr * param.grad)
+        losses.append(float(loss.detach()))
+    weight = getattr(layer, "weight", None)
+    return {
+        "weight": weight.detach() if isinstance(weight, torch.Tensor) else None,
+        "losses": losses,
+    }
+
+
 PROBES: dict[str, Callable[..., Any]] = {
+    "fit_kernel": fit_kernel,
     "layers": layers,
     "state_dict": state_dict,
     "load_and_forward": load_and_forward,

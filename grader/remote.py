@@ -20,6 +20,7 @@ from grader.errors import (
     DefinitionFailed,
     HarnessError,
     SubmissionCrashed,
+    SubmissionError,
     SubmissionExited,
     SubmissionTimedOut,
     WrongReturnType,
@@ -304,6 +305,40 @@ class SubmissionProcess:
         return status
 
 
+class StudentItem:
+    """A homework item as a check uses it: call it like the student's function or class.
+
+    After a call times out or ends the process, later calls of the same item fail at once with the
+    same error instead of waiting out the limit again (Hypothesis would otherwise retry it while
+    shrinking).
+    """
+
+    def __init__(self, process: SubmissionProcess, name: str) -> None:
+        self.process = process
+        self.name = name
+        self._remote: Remote | None = None
+        self._poison: SubmissionError | None = None
+
+    @property
+    def remote(self) -> Remote:
+        if self._remote is None:
+            self._remote = self.process.item(self.name)
+        return self._remote
+
+    def __call__(
+        self, *args: Any, what: str | None = None, timeout: float | None = None, **kwargs: Any
+    ) -> Any:
+        if self._poison is not None:
+            raise self._poison
+        try:
+            return self.process.call(
+                self.remote, *args, what=what or f"{self.name}(...)", timeout=timeout, **kwargs
+            )
+        except (SubmissionTimedOut, SubmissionExited) as error:
+            self._poison = error
+            raise
+
+
 def expect_tensor(value: Any, what: str) -> Any:
     """`value` when it is a plain torch.Tensor; raises WrongReturnType naming what it is instead."""
     import torch
@@ -329,4 +364,4 @@ def describe_value(value: Any) -> str:
     return f"{article} {type(value).__name__}"
 
 
-__all__ = ["Remote", "SubmissionProcess", "describe_value", "expect_tensor"]
+__all__ = ["Remote", "StudentItem", "SubmissionProcess", "describe_value", "expect_tensor"]

@@ -31,6 +31,8 @@ class CheckResult:
     staff_details: str = ""
     """For staff only (a traceback of ours when not graded)."""
     seconds: float = 0.0
+    data: dict[str, object] = field(default_factory=dict)
+    """What the check recorded for the report (a training run's losses, the device)."""
 
     @property
     def points(self) -> float:

@@ -1,0 +1,73 @@
+"""Fixtures for the homework checks: the submission, its sandboxed process, and one fixture per item.
+
+Each item fixture gives a `StudentItem`: call it as the student's function or class. Calls run in the
+submission's child process; what comes back is plain data (tensors, numbers) or a `Remote` proxy
+for an object that stays in the child (a model). Torch is seeded before every check.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from grader.plugin import SANDBOX
+from grader.remote import StudentItem, SubmissionProcess
+from grader.sandbox import Sandbox
+from grader.submission import Submission, load_submission
+
+
+@pytest.fixture(scope="session")
+def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    provided = request.config.stash.get(SANDBOX, None)
+    if provided is not None:
+        yield provided
+        return
+    with Sandbox() as box:
+        request.config.stash[SANDBOX] = box
+        yield box
+
+
+@pytest.fixture(scope="session")
+def submission(request: pytest.FixtureRequest) -> Submission:
+    path = request.config.getoption("submission")
+    if not path:
+        raise pytest.UsageError("pass the notebook to grade: pytest grader --submission NOTEBOOK")
+    return load_submission(Path(path))
+
+
+@pytest.fixture(scope="session")
+def process(sandbox: Sandbox, submission: Submission) -> Iterator[SubmissionProcess]:
+    with SubmissionProcess(sandbox, submission) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+def _item(name: str):
+    @pytest.fixture(scope="session", name=name)
+    def fixture(process: SubmissionProcess) -> StudentItem:
+        return StudentItem(process, name)
+
+    fixture.__doc__ = f"The student's `{name}`, called in the sandbox."
+    return fixture
+
+
+corr2d = _item("corr2d")
+Conv2D = _item("Conv2D")
+comp_conv2d = _item("comp_conv2d")
+corr2d_multi_in = _item("corr2d_multi_in")
+corr2d_multi_in_out = _item("corr2d_multi_in_out")
+corr2d_multi_in_out_1x1 = _item("corr2d_multi_in_out_1x1")
+pool2d = _item("pool2d")
+init_cnn = _item("init_cnn")
+LeNet = _item("LeNet")
+layer_summary = _item("layer_summary")
+vgg_block = _item("vgg_block")
+VGG = _item("VGG")
+Residual = _item("Residual")
+ResNet = _item("ResNet")
+ResNet18 = _item("ResNet18")

@@ -1,0 +1,119 @@
+"""Helpers the model checks share: the layers probe as data, structure comparisons with named
+mistakes, and training smoke runs on the synthetic Fashion-MNIST stand-in."""
+
+import math
+
+import torch
+from torch import nn
+
+from grader.compare import check_equal, fail
+from grader.protocol import Layer
+
+ACTIVATIONS = {"ReLU", "Sigmoid", "Tanh", "LeakyReLU", "GELU"}
+POOLS = {"MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"}
+
+
+def layers(process, model, X_shape, what, train=False):
+    """The layers probe: {"layers": [...], "top": [...], "output_shape": ..., "num_params": ...}."""
+    return process.probe("layers", model, what=what, X=torch.zeros(X_shape), train=train)
+
+
+def top_layers(info):
+    by_name = {layer["name"]: layer for layer in info["layers"]}
+    return [by_name[name] for name in info["top"]]
+
+
+def structure_hint(expected, got):
+    """Name the mistake behind two different sequences of layer types, if it is a known one."""
+    if len(expected) != len(got):
+        missing = [t for t in set(expected) if expected.count(t) > got.count(t)]
+        if "Dropout" in missing:
+            return "missing Dropout: the dense part is Linear, ReLU, Dropout(0.5), twice, then the output layer"
+        if missing:
+            return f"missing layers: the book's network has {len(expected)} layers here, with {', '.join(sorted(missing))}"
+        return f"the book's network has {len(expected)} layers here, not {len(got)}"
+    for want, have in zip(expected, got, strict=True):
+        if want != have and want in ACTIVATIONS and have in ACTIVATIONS:
+            return f"wrong activation: the book uses {want} here, not {have}"
+        if want != have and want in POOLS and have in POOLS:
+            return f"wrong pooling: the book uses {want} here, not {have}"
+    return None
+
+
+def check_layer_types(expected, info, what):
+    got = [layer["type"] for layer in top_layers(info)]
+    check_equal(
+        expected, got, what=what, problem="wrong layers", hint=structure_hint(expected, got)
+    )
+
+
+def check_layer_argument(layer, key, expected, what, hint=None):
+    value = layer.get(key)
+    if isinstance(expected, int) and isinstance(value, tuple) and len(set(value)) == 1:
+        value = value[0]
+    check_equal(expected, value, what=f"{what}: {key}", problem=f"wrong {key}", hint=hint)
+
+
+def check_output_shapes(expected, info, what, hint=None):
+    got = [
+        tuple(layer["output_shape"]) if layer["output_shape"] else None
+        for layer in top_layers(info)
+    ]
+    check_equal(expected, got, what=what, problem="wrong output shapes, layer by layer", hint=hint)
+
+
+def synthetic_batch(n, side, seed=0):
+    from grader.d2l.data import synthetic_fashion_mnist
+
+    return synthetic_fashion_mnist(n, seed=seed, resize=(side, side))
+
+
+def smoke_train(process, model, what, *, side, steps, lr, batch_size, drop, record=None):
+    """Adam steps on one fixed batch of synthetic Fashion-MNIST, after the book's Xavier init; fail
+    unless the loss ends below `drop` times where it started, with no NaN or infinity on the way."""
+    X, y = synthetic_batch(batch_size, side)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    result = process.probe(
+        "train_steps",
+        model,
+        what=what,
+        X=X,
+        y=y,
+        steps=steps,
+        lr=lr,
+        batch_size=batch_size,
+        optimizer="adam",
+        device=device,
+        xavier=True,
+        timeout=120.0,
+    )
+    losses = result["losses"]
+    if record is not None:
+        record("losses", losses)
+        record("device", result["device"])
+    if len(losses) < steps or not all(math.isfinite(v) for v in losses):
+        fail(
+            what,
+            "the loss became infinite or NaN",
+            "",
+            f"losses: {[round(v, 3) for v in losses[:10]]}",
+            "check the activations and the output layer; the loss must stay finite",
+        )
+    first, last = sum(losses[:3]) / 3, sum(losses[-3:]) / 3
+    if not last < first * drop:
+        fail(
+            what,
+            "the loss did not fall",
+            "",
+            f"{steps} Adam steps on one batch: loss {first:.3f} at the start, {last:.3f} at the end",
+            "a network of the book's shape fits one small batch quickly; check the layers and the forward pass",
+        )
+    return losses
+
+
+def linear(n_in, n_out):
+    return Layer("Linear", (n_in, n_out))
+
+
+def param_count(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

@@ -1,0 +1,288 @@
+"""Section 8.6: Residual, ResNet (b1, block) and ResNet18."""
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from grader.checks.models import (
+    check_layer_argument,
+    check_layer_types,
+    check_output_shapes,
+    layers,
+    top_layers,
+)
+from grader.compare import check_equal, check_tensor, fail
+from grader.errors import SubmissionCrashed
+
+RESNET18_SHAPES = [
+    (1, 64, 24, 24),
+    (1, 64, 24, 24),
+    (1, 128, 12, 12),
+    (1, 256, 6, 6),
+    (1, 512, 3, 3),
+    (1, 10),
+]
+
+
+def test_residual_keeps_the_shape_without_a_projection(Residual, process):
+    """Residual(3) maps a 4x3x6x6 input to 4x3x6x6 (8.6.2)."""
+    info = layers(
+        process,
+        Residual(3, what="Residual(3)"),
+        (4, 3, 6, 6),
+        "Residual(3) on a 4x3x6x6 input",
+        train=True,
+    )
+    check_equal(
+        (4, 3, 6, 6),
+        info["output_shape"],
+        what="Residual(3) on a 4x3x6x6 input",
+        problem="wrong output shape",
+    )
+
+
+def test_residual_with_a_1x1_convolution_and_stride_2_halves_and_projects(Residual, process):
+    """Residual(6, use_1x1conv=True, strides=2) maps 4x3x6x6 to 4x6x3x3: the shortcut is projected by a strided 1x1 convolution."""
+    what = "Residual(6, use_1x1conv=True, strides=2) on a 4x3x6x6 input"
+    block = Residual(
+        6, use_1x1conv=True, strides=2, what="Residual(6, use_1x1conv=True, strides=2)"
+    )
+    try:
+        info = layers(process, block, (4, 3, 6, 6), what, train=True)
+    except SubmissionCrashed as error:
+        if "size of tensor" in error.error_message or "must match" in error.error_message:
+            fail(
+                what,
+                "the shortcut does not fit",
+                "",
+                error.error_message,
+                "shortcut not projected: with use_1x1conv=True, X goes through the strided 1x1 convolution before Y += X",
+            )
+        raise
+    check_equal((4, 6, 3, 3), info["output_shape"], what=what, problem="wrong output shape")
+    one_by_one = [
+        layer
+        for layer in info["layers"]
+        if layer["type"] == "Conv2d" and layer.get("kernel_size") == (1, 1)
+    ]
+    if not one_by_one or one_by_one[0].get("stride") != (2, 2):
+        fail(
+            what,
+            "no strided 1x1 convolution on the shortcut",
+            "",
+            f"convolutions: {[(c['name'], c.get('kernel_size'), c.get('stride')) for c in info['layers'] if c['type'] == 'Conv2d']}",
+            "shortcut not projected: conv3 = nn.LazyConv2d(num_channels, kernel_size=1, stride=strides)",
+        )
+
+
+def residual_forward(state, X, train, project, stride):
+    """The book's residual block, written with torch.nn.functional, for the given weights."""
+
+    def bn(Y, prefix):
+        return F.batch_norm(
+            Y,
+            state[prefix + ".running_mean"].clone(),
+            state[prefix + ".running_var"].clone(),
+            state[prefix + ".weight"],
+            state[prefix + ".bias"],
+            training=train,
+            eps=1e-5,
+        )
+
+    Y = F.relu(
+        bn(F.conv2d(X, state["conv1.weight"], state["conv1.bias"], stride=stride, padding=1), "bn1")
+    )
+    Y = bn(F.conv2d(Y, state["conv2.weight"], state["conv2.bias"], padding=1), "bn2")
+    if project:
+        X = F.conv2d(X, state["conv3.weight"], state["conv3.bias"], stride=stride)
+    return F.relu(Y + X)
+
+
+@pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize(
+    ("args", "project", "stride"),
+    [((3,), False, 1), ((6, True, 2), True, 2)],
+    ids=["plain", "projected"],
+)
+def test_residual_forward_pass_is_the_books(Residual, process, train, args, project, stride):
+    """With its own weights, Residual computes conv-BN-ReLU-conv-BN plus the (projected) input, then ReLU, in train and eval mode."""
+    block = Residual(*args, what=f"Residual{args}")
+    X = torch.randn(4, 3, 6, 6)
+    process.probe(
+        "forward", block, what=f"Residual{args}(X)", X=X, train=True
+    )  # sizes the Lazy layers
+    state = process.probe("state_dict", block, what=f"Residual{args}.state_dict()")
+    needed = {"conv1.weight", "conv2.weight", "bn1.running_mean", "bn2.weight"} | (
+        {"conv3.weight"} if project else set()
+    )
+    if not needed <= set(state):
+        fail(
+            f"Residual{args}",
+            "the layers are not named as in the book",
+            "",
+            f"parameters: {sorted(state)}",
+            "keep the book's names: conv1, conv2, conv3 (the 1x1 convolution, or None), bn1, bn2",
+        )
+    X = torch.randn(4, 3, 6, 6)
+    got = process.probe("forward", block, what=f"Residual{args}(X)", X=X, train=train)
+    expected = residual_forward(state, X, train, project, stride)
+    hint = None
+    if isinstance(got, torch.Tensor) and got.shape == expected.shape and bool((got < 0).any()):
+        hint = "final ReLU missing: return F.relu(Y) after adding the shortcut"
+    check_tensor(
+        expected,
+        got,
+        what=f"Residual{args}(X) in {'train' if train else 'eval'} mode",
+        inputs={"X": X},
+        hint=lambda _: hint,
+        atol=1e-4,
+    )
+
+
+def test_resnet_b1_is_the_books_stem(ResNet, process):
+    """ResNet's b1 is a 7x7 convolution with 64 channels and stride 2, BatchNorm, ReLU and 3x3 max pooling with stride 2."""
+    model = ResNet(((1, 64),), what="ResNet(arch=((1, 64),))")
+    stem = process.method(model, "b1", what="ResNet.b1()")
+    info = layers(process, stem, (1, 1, 32, 32), "b1() on a 1x1x32x32 input")
+    check_layer_types(["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d"], info, "ResNet.b1()")
+    top = top_layers(info)
+    for key, value in (("out_channels", 64), ("kernel_size", 7), ("stride", 2), ("padding", 3)):
+        check_layer_argument(top[0], key, value, "b1's convolution")
+    for key, value in (("kernel_size", 3), ("stride", 2), ("padding", 1)):
+        check_layer_argument(top[3], key, value, "b1's max pooling")
+    check_equal(
+        (1, 64, 8, 8),
+        info["output_shape"],
+        what="b1() on a 1x1x32x32 input",
+        problem="wrong output shape",
+    )
+
+
+def test_resnet_first_stage_keeps_the_size(ResNet, process):
+    """block(2, 64, first_block=True) keeps a 1x64x8x8 input's size: the first stage does not downsample."""
+    model = ResNet(((1, 64),), what="ResNet(arch=((1, 64),))")
+    stage = process.method(
+        model, "block", 2, 64, first_block=True, what="ResNet.block(2, 64, first_block=True)"
+    )
+    info = layers(
+        process,
+        stage,
+        (2, 64, 8, 8),
+        "block(2, 64, first_block=True) on a 2x64x8x8 input",
+        train=True,
+    )
+    check_equal(
+        (2, 64, 8, 8),
+        info["output_shape"],
+        what="block(2, 64, first_block=True) on a 2x64x8x8 input",
+        problem="wrong output shape",
+        hint="first stage downsampling: with first_block=True no residual block uses strides=2 or a 1x1 convolution",
+    )
+    check_equal(
+        2,
+        len(info["top"]),
+        what="block(2, 64, first_block=True)",
+        problem="wrong number of residual blocks",
+    )
+
+
+def test_resnet_later_stages_halve_the_size_and_double_the_channels(ResNet, process):
+    """block(2, 128) maps 2x64x8x8 to 2x128x4x4: its first residual block has strides=2 and a 1x1 convolution."""
+    model = ResNet(((1, 64),), what="ResNet(arch=((1, 64),))")
+    stage = process.method(model, "block", 2, 128, what="ResNet.block(2, 128)")
+    info = layers(process, stage, (2, 64, 8, 8), "block(2, 128) on a 2x64x8x8 input", train=True)
+    check_equal(
+        (2, 128, 4, 4),
+        info["output_shape"],
+        what="block(2, 128) on a 2x64x8x8 input",
+        problem="wrong output shape",
+        hint="the first residual block of a later stage is Residual(num_channels, use_1x1conv=True, strides=2)",
+    )
+
+
+def test_resnet_stacks_the_stem_the_stages_and_the_head(ResNet, process):
+    """ResNet(arch=((1, 64), (1, 128)), num_classes=5) is b1, one stage per pair, then global average pooling, Flatten and Linear(5)."""
+    model = ResNet(
+        ((1, 64), (1, 128)), num_classes=5, what="ResNet(arch=((1, 64), (1, 128)), num_classes=5)"
+    )
+    info = layers(
+        process,
+        model,
+        (2, 1, 32, 32),
+        "ResNet(arch=((1, 64), (1, 128)), num_classes=5) on a 2x1x32x32 input",
+        train=True,
+    )
+    check_output_shapes(
+        [(2, 64, 8, 8), (2, 64, 8, 8), (2, 128, 4, 4), (2, 5)],
+        info,
+        "ResNet(arch=((1, 64), (1, 128)), num_classes=5) on a 2x1x32x32 input",
+    )
+    head = [
+        layer["type"] for layer in info["layers"] if layer["name"].startswith(info["top"][-1] + ".")
+    ]
+    check_equal(
+        ["AdaptiveAvgPool2d", "Flatten", "Linear"],
+        head,
+        what="ResNet's head",
+        problem="wrong layers",
+    )
+
+
+@pytest.fixture(scope="module")
+def resnet18_layers(ResNet18, process):
+    return layers(
+        process, ResNet18(what="ResNet18()"), (1, 1, 96, 96), "ResNet18() on a 1x1x96x96 input"
+    )
+
+
+def test_resnet18_summary_at_96_matches_the_book(resnet18_layers):
+    """On a 1x1x96x96 input, ResNet18's stem, four stages and head give the shapes of the book's summary."""
+    check_output_shapes(
+        RESNET18_SHAPES,
+        resnet18_layers,
+        "ResNet18() on a 1x1x96x96 input",
+        hint="wrong ResNet18 stages: ((2, 64), (2, 128), (2, 256), (2, 512))",
+    )
+
+
+def test_resnet18_has_four_stages_of_two_residual_blocks(resnet18_layers):
+    """ResNet18 has four stages of two residual blocks each, with 64, 128, 256 and 512 channels."""
+    stages = resnet18_layers["top"][1:-1]
+    by_name = {layer["name"]: layer for layer in resnet18_layers["layers"]}
+    counts = [
+        sum(
+            1
+            for name in by_name
+            if name.startswith(stage + ".") and name.count(".") == stage.count(".") + 1
+        )
+        for stage in stages
+    ]
+    channels = [
+        by_name[stage]["output_shape"][1] if by_name[stage]["output_shape"] else None
+        for stage in stages
+    ]
+    hint = "wrong ResNet18 stages: super().__init__(((2, 64), (2, 128), (2, 256), (2, 512)), lr, num_classes)"
+    check_equal(
+        [2, 2, 2, 2],
+        counts,
+        what="ResNet18()'s stages",
+        problem="wrong number of residual blocks per stage",
+        hint=hint,
+    )
+    check_equal(
+        [64, 128, 256, 512],
+        channels,
+        what="ResNet18()'s stages",
+        problem="wrong channels",
+        hint=hint,
+    )
+
+
+def test_resnet18_has_11178378_parameters(resnet18_layers):
+    """ResNet18 for one input channel and 10 classes has 11,178,378 parameters."""
+    check_equal(
+        11_178_378,
+        resnet18_layers["num_params"],
+        what="ResNet18()",
+        problem="wrong number of parameters",
+    )

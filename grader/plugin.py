@@ -1,0 +1,201 @@
+"""The pytest plugin that turns `pytest grader --submission NOTEBOOK` into a grading run.
+
+It adds the `grader` options, registers the markers, prints the submission and the isolation in force
+in the report header, and classifies every check of `grader/checks/` into an outcome with points from
+the rubric: a failed assertion or a `SubmissionError` costs the check; anything else (our fault) makes
+it "not graded", which costs nothing and is shown to staff. Reports are written at the end of the
+session when `--grade-report DIR` is given. Torch is never imported here; the checks import it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.errors import MissingDefinition, SubmissionError, SubmissionTimedOut
+from grader.rubric import Rubric, load_rubric
+from grader.scoring import CheckResult, Outcome, ScoreBook
+
+SUBMISSION_HELP = "the notebook (.ipynb) or Python file to grade"
+REPORT_HELP = "write the results (results.json, Gradescope's format) into this folder"
+VISIBILITY_HELP = (
+    "public: only the checks students may run (self-check); all: every check (default)"
+)
+
+SCOREBOOK = pytest.StashKey[ScoreBook]()
+RUBRIC = pytest.StashKey[Rubric]()
+CASES = pytest.StashKey[dict[str, int]]()
+"""How many collected cases each check (by function name) has: a parametrized check's points are shared."""
+SANDBOX = pytest.StashKey[Any]()
+"""A warm `Sandbox` provided by the caller (the CLI, the tests), reused instead of starting one."""
+
+CHECKS_DIR = Path(__file__).resolve().parent / "checks"
+NOT_GRADED_MESSAGE = "This check could not be graded; your instructor has been notified."
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("grader", "hw2-grader")
+    group.addoption("--submission", metavar="PATH", help=SUBMISSION_HELP)
+    group.addoption("--grade-report", metavar="DIR", help=REPORT_HELP)
+    group.addoption("--visibility", choices=("public", "all"), default="all", help=VISIBILITY_HELP)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: trains a model or builds a large one (seconds)")
+    config.addinivalue_line("markers", "gpu: needs a CUDA device; skipped (not graded) without one")
+    config.stash[SCOREBOOK] = ScoreBook(submission=str(config.getoption("submission") or ""))
+    config.stash[RUBRIC] = load_rubric()
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    if config.getoption("visibility") == "public" and _is_hidden(collection_path):
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    cases: dict[str, int] = {}
+    for item in items:
+        if is_check(item):
+            name = getattr(item, "originalname", item.name)
+            cases[name] = cases.get(name, 0) + 1
+    config.stash[CASES] = cases
+
+
+def _is_hidden(path: Path) -> bool:
+    return path.resolve().is_relative_to(CHECKS_DIR / "hidden")
+
+
+def is_check(item: pytest.Item) -> bool:
+    return Path(str(item.path)).resolve().is_relative_to(CHECKS_DIR)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    submission = config.getoption("submission")
+    if not submission:
+        return []
+    lines = [
+        f"grader: submission {submission}",
+        f"grader: visibility {config.getoption('visibility')}",
+    ]
+    sandbox = config.stash.get(SANDBOX, None)
+    if sandbox is not None:
+        lines.append(f"grader: isolation {sandbox.describe()}")
+    return lines
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if not is_check(item) or not item.config.getoption("submission"):
+        return report
+    book = item.config.stash[SCOREBOOK]
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        book.add(_result(item, call, report))
+    return report
+
+
+def _result(
+    item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+) -> CheckResult:
+    function_name = getattr(item, "originalname", item.name)
+    check_id = item.name
+    entry = item.config.stash[RUBRIC].entry(function_name)
+    share = item.config.stash.get(CASES, {}).get(function_name, 1)
+    doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
+    description = doc[0] if doc else check_id
+    base = {
+        "check_id": check_id,
+        "item": entry.item if entry else "?",
+        "description": description,
+        "max_points": round(entry.points / share, 6) if entry else 0.0,
+        "visibility": entry.visibility if entry else "hidden",
+        "seconds": round(call.duration, 3),
+    }
+    if entry is None:
+        return CheckResult(
+            outcome="not_graded",
+            message=NOT_GRADED_MESSAGE,
+            staff_details=f"{check_id} is not in the rubric",
+            **base,  # type: ignore[arg-type]
+        )
+    outcome, message, details = classify(call, report)
+    data = dict(item.user_properties)
+    return CheckResult(outcome=outcome, message=message, staff_details=details, data=data, **base)  # type: ignore[arg-type]
+
+
+def classify(call: pytest.CallInfo[None], report: pytest.TestReport) -> tuple[Outcome, str, str]:
+    """The outcome of one check phase, its student message and its staff details."""
+    if report.passed:
+        return "passed", "", ""
+    if report.skipped:
+        return "not_graded", NOT_GRADED_MESSAGE, str(report.longrepr)
+    error = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(error, SubmissionTimedOut):
+        return "timeout", str(error), ""
+    if isinstance(error, MissingDefinition):
+        return "missing", str(error), ""
+    if isinstance(error, SubmissionError | AssertionError):
+        return "failed", _student_text(error), ""
+    details = (
+        "".join(traceback.format_exception(error)) if error is not None else str(report.longrepr)
+    )
+    return "not_graded", NOT_GRADED_MESSAGE, details
+
+
+def _student_text(error: BaseException) -> str:
+    text = str(error).strip() or f"{type(error).__name__} (no message)"
+    notes = [n for n in getattr(error, "__notes__", []) if n.startswith("Falsifying example")]
+    if notes and "called with" not in text:
+        text += "\n  " + notes[0].replace("\n", "\n  ")
+    return text
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    config = session.config
+    folder = config.getoption("grade_report")
+    if not folder or not config.getoption("submission"):
+        return
+    book = config.stash[SCOREBOOK]
+    sandbox = config.stash.get(SANDBOX, None)
+    book.isolation = sandbox.describe() if sandbox is not None else book.isolation
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    write_results(book, out / "results.json")
+
+
+def write_results(book: ScoreBook, path: Path) -> None:
+    """Gradescope's results.json for one submission, written atomically by the trusted parent."""
+    from grader.scoring import total
+
+    summary = total(book.results)
+    data = {
+        "score": summary.points,
+        "max_score": summary.max_points,
+        "execution_time": round(sum(r.seconds for r in book.results), 3),
+        "output": f"Isolation: {book.isolation}" if book.isolation else "",
+        "tests": [
+            {
+                "name": r.description,
+                "number": r.check_id,
+                "score": r.points,
+                "max_score": r.max_points,
+                "status": "passed" if r.outcome == "passed" else "failed",
+                "output": r.message,
+                "visibility": "visible" if r.visibility == "public" else "after_published",
+                "tags": [r.item],
+                "extra_data": {"outcome": r.outcome},
+            }
+            for r in book.results
+        ],
+        "extra_data": {"checks": [asdict(r) for r in book.results], "timestamp": time.time()},
+    }
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    temporary.replace(path)
