@@ -215,6 +215,11 @@ def _dispatch(state: ChildState, op: str, args: list[Any]) -> Any:
     if op == "probe":
         name, target, options = args
         return probes.run(name, state.lookup(target), state.resolve(options))
+    if op == "substitute":
+        from grader import substitutes
+
+        substitutes.apply(state.namespace, str(args[0]))
+        return None
     if op == "ping":
         return sys.version_info[:2]
     raise ProtocolError(f"unknown op {op!r}")

@@ -55,11 +55,19 @@ class SubmissionProcess:
     """One submission, running in a sandboxed child that is restarted whenever it has to be."""
 
     def __init__(
-        self, sandbox: Sandbox, submission: Submission, limits: Limits | None = None
+        self,
+        sandbox: Sandbox,
+        submission: Submission,
+        limits: Limits | None = None,
+        *,
+        substitute_for: str | None = None,
     ) -> None:
+        """`substitute_for=item` gives `item`'s child the known-good versions of the items it builds
+        on (see `grader.substitutes`), so that their mistakes do not cost `item` too."""
         self.sandbox = sandbox
         self.submission = submission
         self.limits = limits or sandbox.limits
+        self.substitute_for = substitute_for
         self.generation = 0
         self.restarts = 0
         self.last_stdout = ""
@@ -118,6 +126,10 @@ class SubmissionProcess:
         **kwargs: Any,
     ) -> Any:
         """`target(*args, **kwargs)` in the child; objects that are not data come back as Remotes."""
+        if target.process is not self:
+            return target.process.call(
+                target, *args, what=what, timeout=timeout, seed=seed, **kwargs
+            )
         return self._new_value(
             ("call", target, args, kwargs, seed), what or f"{target.label}(...)", timeout
         )
@@ -133,11 +145,17 @@ class SubmissionProcess:
         **kwargs: Any,
     ) -> Any:
         """`target.name(*args, **kwargs)` in the child."""
+        if target.process is not self:
+            return target.process.method(
+                target, name, *args, what=what, timeout=timeout, seed=seed, **kwargs
+            )
         recipe = ("method", target, name, args, kwargs, seed)
         return self._new_value(recipe, what or f"{target.label}.{name}(...)", timeout)
 
     def attribute(self, target: Remote, name: str, *, what: str | None = None) -> Any:
         """`target.name` in the child."""
+        if target.process is not self:
+            return target.process.attribute(target, name, what=what)
         return self._new_value(("getattr", target, name), what or f"{target.label}.{name}", None)
 
     def probe(
@@ -150,7 +168,11 @@ class SubmissionProcess:
         seed: int = 0,
         **options: Any,
     ) -> Any:
-        """Run the probe `name` (see `grader.probes`) on `target` with `options`."""
+        """Run the probe `name` (see `grader.probes`) on `target` with `options`, in `target`'s child."""
+        if target.process is not self:
+            return target.process.probe(
+                name, target, what=what, timeout=timeout, seed=seed, **options
+            )
         args = [name, target, options]
         return self._request("probe", args, what=what, timeout=timeout, seed=seed)
 
@@ -288,6 +310,18 @@ class SubmissionProcess:
                 self.statement_errors[index] = f"ended the process: {error.how}"
                 self._skip.add(index)
                 return False
+        if self.substitute_for is not None:
+            what = "setting up the grader's stand-ins"
+            try:
+                self._exchange(
+                    "substitute",
+                    [self.substitute_for],
+                    what=what,
+                    timeout=self.limits.statement_seconds,
+                    seed=0,
+                )
+            except SubmissionCrashed as error:
+                raise HarnessError(f"{what} failed: {error}") from None
         return True
 
     def _end(self, grace: float) -> ExitStatus | None:

@@ -15,6 +15,7 @@ from grader.plugin import SANDBOX
 from grader.remote import StudentItem, SubmissionProcess
 from grader.sandbox import Sandbox
 from grader.submission import Submission, load_submission
+from grader.substitutes import SUBSTITUTIONS
 
 
 @pytest.fixture(scope="session")
@@ -47,9 +48,26 @@ def _seed() -> None:
     torch.manual_seed(0)
 
 
+@pytest.fixture(scope="session")
+def item_processes(
+    sandbox: Sandbox, submission: Submission
+) -> Iterator[dict[str, SubmissionProcess]]:
+    """Children of their own for the items that build on other items (see grader.substitutes)."""
+    processes: dict[str, SubmissionProcess] = {}
+    yield processes
+    for running in processes.values():
+        running.close()
+
+
 def _item(name: str):
     @pytest.fixture(scope="session", name=name)
-    def fixture(process: SubmissionProcess) -> StudentItem:
+    def fixture(
+        process: SubmissionProcess, item_processes, sandbox: Sandbox, submission: Submission
+    ) -> StudentItem:
+        if name in SUBSTITUTIONS:
+            if name not in item_processes:
+                item_processes[name] = SubmissionProcess(sandbox, submission, substitute_for=name)
+            return StudentItem(item_processes[name], name)
         return StudentItem(process, name)
 
     fixture.__doc__ = f"The student's `{name}`, called in the sandbox."

@@ -1,0 +1,114 @@
+"""Known-good stand-ins for the homework items that other items build on, for grading those others.
+
+When the checks of `VGG` run, the student's `vgg_block` is replaced by this module's in that item's
+child process, so a mistake in `vgg_block` costs `vgg_block`'s points and not `VGG`'s as well; likewise
+`corr2d` under `Conv2D` and `corr2d_multi_in`, `corr2d_multi_in` under `corr2d_multi_in_out`, `Residual`
+under `ResNet`, and `ResNet`'s methods under `ResNet18`. The code is the book's (d2l ships all of it);
+it runs only in the child, and the student kit leaves this module out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from grader.d2l import torch as d2l
+
+corr2d = d2l.corr2d
+
+
+def corr2d_multi_in(X: Tensor, K: Tensor) -> Tensor:
+    return sum(corr2d(x, k) for x, k in zip(X, K, strict=True))  # type: ignore[return-value]
+
+
+def vgg_block(num_convs: int, out_channels: int) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for _ in range(num_convs):
+        layers += [nn.LazyConv2d(out_channels, kernel_size=3, padding=1), nn.ReLU()]
+    layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+    return nn.Sequential(*layers)
+
+
+class Residual(nn.Module):
+    def __init__(self, num_channels: int, use_1x1conv: bool = False, strides: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.LazyConv2d(num_channels, kernel_size=3, padding=1, stride=strides)
+        self.conv2 = nn.LazyConv2d(num_channels, kernel_size=3, padding=1)
+        self.conv3 = (
+            nn.LazyConv2d(num_channels, kernel_size=1, stride=strides) if use_1x1conv else None
+        )
+        self.bn1 = nn.LazyBatchNorm2d()
+        self.bn2 = nn.LazyBatchNorm2d()
+
+    def forward(self, X: Tensor) -> Tensor:
+        Y = F.relu(self.bn1(self.conv1(X)))
+        Y = self.bn2(self.conv2(Y))
+        if self.conv3 is not None:
+            X = self.conv3(X)
+        return F.relu(Y + X)
+
+
+def resnet_b1(self: Any) -> nn.Sequential:
+    return nn.Sequential(
+        nn.LazyConv2d(64, kernel_size=7, stride=2, padding=3),
+        nn.LazyBatchNorm2d(),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+    )
+
+
+def resnet_block(
+    self: Any, num_residuals: int, num_channels: int, first_block: bool = False
+) -> nn.Sequential:
+    blocks = []
+    for i in range(num_residuals):
+        if i == 0 and not first_block:
+            blocks.append(Residual(num_channels, use_1x1conv=True, strides=2))
+        else:
+            blocks.append(Residual(num_channels))
+    return nn.Sequential(*blocks)
+
+
+def resnet_init(self: Any, arch: Any, lr: float = 0.1, num_classes: int = 10) -> None:
+    d2l.Classifier.__init__(self)
+    self.save_hyperparameters()
+    self.net = nn.Sequential(resnet_b1(self))
+    for i, b in enumerate(arch):
+        num_residuals, num_channels = b
+        self.net.add_module(f"b{i + 2}", resnet_block(self, num_residuals, num_channels, i == 0))
+    self.net.add_module(
+        "last",
+        nn.Sequential(nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.LazyLinear(num_classes)),
+    )
+    self.net.apply(d2l.init_cnn)
+
+
+SUBSTITUTIONS: dict[str, dict[str, Any]] = {
+    "Conv2D": {"corr2d": corr2d},
+    "corr2d_multi_in": {"corr2d": corr2d},
+    "corr2d_multi_in_out": {"corr2d": corr2d, "corr2d_multi_in": corr2d_multi_in},
+    "VGG": {"vgg_block": vgg_block},
+    "ResNet": {"Residual": Residual},
+    "ResNet18": {
+        "Residual": Residual,
+        "ResNet.__init__": resnet_init,
+        "ResNet.b1": resnet_b1,
+        "ResNet.block": resnet_block,
+    },
+}
+"""For each item, what its child's namespace gets instead of the student's: a global name, or
+`Class.attribute` for a method of a class the student defined."""
+
+
+def apply(namespace: dict[str, Any], item: str) -> None:
+    """Put the known-good stand-ins for `item`'s dependencies into `namespace`."""
+    torch.manual_seed(0)
+    for target, replacement in SUBSTITUTIONS.get(item, {}).items():
+        owner, _, attribute = target.partition(".")
+        if not attribute:
+            namespace[owner] = replacement
+        elif isinstance(namespace.get(owner), type):
+            setattr(namespace[owner], attribute, replacement)
