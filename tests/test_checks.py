@@ -1,0 +1,148 @@
+"""The homework checks as a whole: correct notebooks earn full marks, each known mistake costs exactly
+its item and is named in the feedback, and grading is fair and repeatable."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import reference
+from grader.grading import grade
+from grader.plugin import CHECKS_DIR
+from grader.rubric import load_rubric
+from grader.scoring import by_item, total
+from tests.mutations import MUTATIONS, mutated_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "notebooks"
+
+
+def check_functions() -> dict[str, Path]:
+    found = {}
+    for path in CHECKS_DIR.rglob("test_*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                found[node.name] = path
+    return found
+
+
+def test_the_rubric_sums_to_100_over_the_15_items() -> None:
+    rubric = load_rubric()
+
+    assert rubric.total() == 100
+    assert sorted(rubric.item_totals()) == sorted(reference.ITEMS)
+
+
+def test_every_check_is_in_the_rubric_with_its_visibility() -> None:
+    rubric = load_rubric()
+    checks = check_functions()
+
+    assert sorted(checks) == sorted(rubric.entries)
+    for name, path in checks.items():
+        hidden = path.is_relative_to(CHECKS_DIR / "hidden")
+        assert rubric.entries[name].visibility == ("hidden" if hidden else "public"), name
+
+
+def test_every_check_says_what_it_checks() -> None:
+    for path in CHECKS_DIR.rglob("test_*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                assert ast.get_docstring(node), f"{path.name}::{node.name} has no docstring"
+
+
+@pytest.fixture(scope="module")
+def graded(sandbox):
+    cache: dict[str, object] = {}
+
+    def run(path: Path, **kwargs):
+        key = f"{path}:{kwargs}"
+        if key not in cache:
+            cache[key] = grade(path, sandbox=sandbox, **kwargs)
+        return cache[key]
+
+    return run
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ROOT / "submissions" / "solved.ipynb",
+        FIXTURES / "book_style_with_training.ipynb",
+        FIXTURES / "unfold_style.ipynb",
+        FIXTURES / "functional_style.ipynb",
+        FIXTURES / "einsum_style.ipynb",
+    ],
+    ids=lambda p: p.stem,
+)
+def test_a_correct_notebook_in_any_style_earns_full_marks(graded, path: Path) -> None:
+    book = graded(path)
+
+    failures = {
+        r.check_id: r.message or r.staff_details for r in book.results if r.outcome != "passed"
+    }
+    assert failures == {}
+    assert total(book.results).points == 100
+
+
+def test_the_template_earns_nothing_and_says_what_is_missing(graded) -> None:
+    book = graded(ROOT / "submissions" / "homework.ipynb", visibility="public")
+
+    assert total(book.results).points == 0
+    assert all(r.visibility == "public" for r in book.results)
+    message = next(r.message for r in book.results if r.item == "corr2d")
+    assert message.startswith("corr2d(X, K) raised NotImplementedError")
+
+
+def test_self_check_runs_only_public_checks(graded) -> None:
+    book = graded(ROOT / "submissions" / "solved.ipynb", visibility="public")
+
+    assert {r.visibility for r in book.results} == {"public"}
+    assert total(book.results).points == load_rubric().total("public")
+
+
+def test_grading_twice_gives_identical_results(graded, sandbox) -> None:
+    path = FIXTURES / "redefinition.ipynb"
+
+    first = graded(path)
+    again = grade(path, sandbox=sandbox)
+
+    def verdicts(book):
+        return [(r.check_id, r.outcome, r.points, r.message) for r in book.results]
+
+    assert verdicts(first) == verdicts(again)
+
+
+@pytest.mark.parametrize("name", sorted(MUTATIONS))
+def test_each_known_mistake_costs_exactly_its_item_and_is_named(
+    graded, tmp_path: Path, name: str
+) -> None:
+    mutation = MUTATIONS[name]
+    path = tmp_path / f"{name}.ipynb"
+    path.write_text(mutated_notebook(mutation), encoding="utf-8")
+
+    book = graded(path)
+
+    items = by_item(book.results)
+    lost = {item for item, t in items.items() if t.points < t.max_points}
+    assert lost == {mutation.item}, {
+        r.check_id: r.message[:200] for r in book.results if r.outcome != "passed"
+    }
+    messages = "\n".join(r.message for r in book.results if r.item == mutation.item)
+    assert mutation.named in messages, messages
+    assert all(r.outcome != "not_graded" for r in book.results)
+
+
+def test_warnings_and_stderr_output_cost_nothing(graded, tmp_path: Path) -> None:
+    solved = (ROOT / "submissions" / "solved.ipynb").read_text()
+    noisy = solved.replace(
+        '    h, w = K.shape\\n",',
+        '    import sys, warnings\\n",\n    "    warnings.warn(\\"this is slow\\")\\n",\n    "    print(\\"debug\\", file=sys.stderr)\\n",\n    "    h, w = K.shape\\n",',
+        1,
+    )
+    assert noisy != solved
+    path = tmp_path / "noisy.ipynb"
+    path.write_text(noisy)
+
+    book = graded(path)
+
+    assert total(book.results).points == 100
