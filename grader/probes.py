@@ -8,8 +8,9 @@ and an init function applied to layers built from specs. Runs in the child, on s
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -65,12 +66,33 @@ def _describe_layer(module: nn.Module) -> dict[str, Any]:
     return info
 
 
-def layers(model: nn.Module, X: torch.Tensor, train: bool = False) -> dict[str, Any]:
+@contextlib.contextmanager
+def _no_random_init() -> Iterator[None]:
+    saved = nn.init.kaiming_uniform_, nn.init.uniform_
+
+    def skip(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        return tensor
+
+    nn.init.kaiming_uniform_, nn.init.uniform_ = skip, skip
+    try:
+        yield
+    finally:
+        nn.init.kaiming_uniform_, nn.init.uniform_ = saved
+
+
+def layers(
+    model: nn.Module, X: torch.Tensor, train: bool = False, fast_init: bool = False
+) -> dict[str, Any]:
     """Every submodule of `model` (dotted names, in registration order) with its key arguments, the
     shape of its first output for input X, and its parameter count; plus the model's output shape.
 
     `top` lists the names of the top-level layers of `model.net` (or of the model without one).
+    With `fast_init`, Lazy layers sized by this pass skip drawing random initial weights (their values
+    are left uninitialised): for shape walks of large models that are used only once.
     """
+    if fast_init:
+        with _no_random_init():
+            return layers(model, X, train)
     net = getattr(model, "net", model)
     if not isinstance(net, nn.Module):
         raise TypeError(f"the model's net is a {type(net).__name__}, not a torch.nn.Module")
