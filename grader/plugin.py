@@ -60,6 +60,17 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run (and report) the checks in the homework's order of items; count parametrized cases."""
+    from grader.submission import HOMEWORK_ITEMS
+
+    rubric = config.stash[RUBRIC]
+    order = {item: index for index, item in enumerate(HOMEWORK_ITEMS)}
+
+    def position(item: pytest.Item) -> int:
+        entry = rubric.entry(getattr(item, "originalname", item.name)) if is_check(item) else None
+        return order.get(entry.item, len(order)) if entry else len(order)
+
+    items.sort(key=position)
     cases: dict[str, int] = {}
     for item in items:
         if is_check(item):
