@@ -98,6 +98,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     sandbox = config.stash.get(SANDBOX, None)
     if sandbox is not None:
         lines.append(f"grader: isolation {sandbox.describe()}")
+    else:
+        from grader import isolation
+
+        lines.append(f"grader: isolation {isolation.detect(isolation.preferred()).describe()}")
     return lines
 
 

@@ -126,3 +126,17 @@ def pytester_runs():
         )
 
     return run
+
+
+def test_the_report_header_names_the_submission_and_the_isolation(pytester_runs) -> None:
+    result = pytester_runs(
+        "grader/checks/test_pooling.py",
+        "--submission",
+        "submissions/solved.ipynb",
+        "-k",
+        "defaults",
+    )
+
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "grader: submission submissions/solved.ipynb" in result.stdout
+    assert "grader: isolation " in result.stdout
