@@ -9,10 +9,7 @@ session when `--grade-report DIR` is given. Torch is never imported here; the ch
 
 from __future__ import annotations
 
-import json
-import time
 import traceback
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -187,30 +184,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def write_results(book: ScoreBook, path: Path) -> None:
     """Gradescope's results.json for one submission, written atomically by the trusted parent."""
-    from grader.scoring import total
+    from grader.report import results_json, write_atomically
 
-    summary = total(book.results)
-    data = {
-        "score": summary.points,
-        "max_score": summary.max_points,
-        "execution_time": round(sum(r.seconds for r in book.results), 3),
-        "output": f"Isolation: {book.isolation}" if book.isolation else "",
-        "tests": [
-            {
-                "name": r.description,
-                "number": r.check_id,
-                "score": r.points,
-                "max_score": r.max_points,
-                "status": "passed" if r.outcome == "passed" else "failed",
-                "output": r.message,
-                "visibility": "visible" if r.visibility == "public" else "after_published",
-                "tags": [r.item],
-                "extra_data": {"outcome": r.outcome},
-            }
-            for r in book.results
-        ],
-        "extra_data": {"checks": [asdict(r) for r in book.results], "timestamp": time.time()},
-    }
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    temporary.replace(path)
+    write_atomically(path, results_json(book))

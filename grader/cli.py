@@ -1,0 +1,246 @@
+"""`python -m grader` (or `hw2-grader`): self-check a notebook, or grade a class.
+
+Argument parsing, progress and exit codes only; the grading itself is `grader.grading.grade`, the same
+pytest session as `pytest grader --submission NOTEBOOK`, and the reports are `grader.report`'s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from grader import __version__
+from grader.collect import Entry, collect
+from grader.errors import GraderError
+from grader.scoring import CheckResult, ScoreBook, by_item, total
+
+EXIT_CODES = """exit status:
+  0  check: every public check passed; grade: the batch was graded (whatever the scores)
+  1  check: some public checks failed
+  2  the command could not run (bad arguments, unreadable paths, a fault of the grader)"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.handler(args)
+    except GraderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: graded submissions are kept; run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130
+    return code
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hw2-grader",
+        description="Grade the CNN homework (d2l 7.1-7.6, 8.2, 8.6); student code runs in a sandbox.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"hw2-grader {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser(
+        "check",
+        help="self-check a notebook with the public checks and print what failed",
+        description="Run the public checks on your notebook and print, per item, your points and what "
+        "failed, with a hint. Exit status 0 when every public check passes.",
+    )
+    check.add_argument("notebook", type=Path, help="your notebook (.ipynb) or Python file")
+    check.add_argument(
+        "-k", dest="select", metavar="EXPR", help="only checks whose names match (pytest -k)"
+    )
+    check.set_defaults(handler=run_check)
+
+    grade = commands.add_parser(
+        "grade",
+        help="grade notebooks, folders or LMS zip exports with every check, into a report folder",
+        description="Grade every submission found in PATHs (notebooks, folders, Canvas/Moodle/Gradescope "
+        "zip exports) with all checks, hidden ones included. Writes OUT/<student>/results.json and "
+        "feedback.md, then OUT/gradebook.csv, OUT/junit.xml and OUT/problems.txt. A rerun skips the "
+        "submissions already graded (use --force to regrade).",
+    )
+    grade.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    grade.add_argument("--out", required=True, type=Path, metavar="DIR", help="the report folder")
+    grade.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="grade N submissions at once (default 1)"
+    )
+    grade.add_argument(
+        "--force", action="store_true", help="regrade submissions already graded in DIR"
+    )
+    grade.add_argument(
+        "-k", dest="select", metavar="EXPR", help="only checks whose names match (pytest -k)"
+    )
+    grade.set_defaults(handler=run_grade)
+    return parser
+
+
+# check
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from grader.grading import grade
+
+    if not args.notebook.is_file():
+        raise GraderError(f"{args.notebook} is not a file")
+    book = grade(args.notebook, visibility="public", extra_args=_select(args.select))
+    print(terminal_summary(book))
+    failed = [r for r in book.results if r.outcome in ("failed", "timeout", "missing")]
+    return 1 if failed else 0
+
+
+def terminal_summary(book: ScoreBook) -> str:
+    lines = []
+    results_by_item: dict[str, list[CheckResult]] = {}
+    for result in book.results:
+        results_by_item.setdefault(result.item, []).append(result)
+    for item, item_total in by_item(book.results).items():
+        mark = "ok  " if item_total.points == item_total.max_points else "FAIL"
+        lines.append(f"{mark} {item:26s} {item_total.points:5g} / {item_total.max_points:g}")
+        for r in results_by_item[item]:
+            if r.outcome in ("failed", "timeout", "missing"):
+                lines.append(f"     - {r.description}")
+                lines += [f"       {line}" for line in r.message.splitlines()[:12]]
+    summary = total(book.results)
+    lines.append(f"total {summary.points:g} / {summary.max_points:g} (public checks)")
+    if summary.not_graded:
+        lines.append(
+            f"{summary.not_graded} check(s) could not be graded (a grader problem; they do not count)"
+        )
+    return "\n".join(lines)
+
+
+def _select(expression: str | None) -> tuple[str, ...]:
+    return ("-k", expression) if expression else ()
+
+
+# grade
+
+
+def student_folder(out: Path, entry: Entry) -> Path:
+    return out / re.sub(r"[^\w.@-]+", "_", entry.student).strip("._")[:100]
+
+
+def run_grade(args: argparse.Namespace) -> int:
+    from grader.report import write_atomically
+
+    if args.jobs < 1:
+        raise GraderError(f"invalid --jobs {args.jobs} from the command line: use 1 or more")
+    intake = collect(args.paths)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    done = [e for e in intake.entries if (student_folder(out, e) / "results.json").exists()]
+    pending = [e for e in intake.entries if args.force or e not in done]
+    print(
+        f"{len(intake.entries)} submissions: {len(intake.entries) - len(pending)} already graded, "
+        f"{len(pending)} to grade with {args.jobs} job(s)",
+        flush=True,
+    )
+    select = _select(args.select)
+    started = time.monotonic()
+    for count, (entry, line) in enumerate(_grade_all(pending, out, args.jobs, select), start=1):
+        elapsed = time.monotonic() - started
+        eta = elapsed / count * (len(pending) - count)
+        print(
+            f"[{count}/{len(pending)}] {100 * count // len(pending)}% eta {eta:4.0f}s  {entry.student}: {line}",
+            flush=True,
+        )
+    write_atomically(
+        out / "problems.txt",
+        "".join(f"{p.kind}: {p.label}: {p.message}\n" for p in intake.problems),
+    )
+    _write_class_reports(out, intake.entries)
+    print(
+        f"reports in {out}: gradebook.csv, junit.xml, problems.txt ({len(intake.problems)} problem(s))"
+    )
+    return 0
+
+
+def _grade_all(pending: list[Entry], out: Path, jobs: int, select: tuple[str, ...]) -> Any:
+    if jobs == 1 or len(pending) <= 1:
+        for entry in pending:
+            yield entry, grade_entry(entry, out, select)
+        return
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        futures: dict[Future[str], Entry] = {
+            pool.submit(grade_entry, e, out, select): e for e in pending
+        }
+        remaining = set(futures)
+        while remaining:
+            finished, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield futures[future], future.result()
+
+
+_SANDBOX: Any = None
+
+
+def grade_entry(entry: Entry, out: Path, select: tuple[str, ...] = ()) -> str:
+    """Grade one submission into out/<student>/ (results.json last, so it marks the work done)."""
+    global _SANDBOX
+    from grader.grading import grade
+    from grader.report import feedback_markdown, results_json, write_atomically
+    from grader.sandbox import Sandbox
+
+    if _SANDBOX is None:
+        _SANDBOX = Sandbox()
+        _SANDBOX.start()
+    folder = student_folder(out, entry)
+    with tempfile.TemporaryDirectory(prefix="hw2-entry-") as scratch:
+        path = Path(scratch) / Path(entry.name).name
+        try:
+            path.write_bytes(entry.read())
+        except GraderError:
+            path.write_bytes(b"")  # graded as unreadable, with the reason in every check
+        book = grade(path, sandbox=_SANDBOX, extra_args=select)
+    book.submission = entry.label
+    write_atomically(
+        folder / "feedback.md",
+        feedback_markdown(book, title=f"HW2 feedback for {entry.display_name}"),
+    )
+    write_atomically(folder / "results.json", results_json(book))
+    summary = total(book.results)
+    return f"{summary.points:g} / {summary.max_points:g}"
+
+
+def _write_class_reports(out: Path, entries: Sequence[Entry]) -> None:
+    from grader.report import gradebook_csv, junit_xml, write_atomically
+    from grader.submission import HOMEWORK_ITEMS
+
+    rows = []
+    books = {}
+    for entry in entries:
+        path = student_folder(out, entry) / "results.json"
+        book = load_results(path) if path.exists() else None
+        rows.append((entry.student, entry.display_name, book))
+        if book is not None:
+            books[entry.student] = book
+    write_atomically(out / "gradebook.csv", gradebook_csv(rows, HOMEWORK_ITEMS))
+    write_atomically(out / "junit.xml", junit_xml(books))
+
+
+def load_results(path: Path) -> ScoreBook:
+    """A ScoreBook back from a results.json this grader wrote."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    results = [CheckResult(**fields) for fields in data["extra_data"]["checks"]]
+    return ScoreBook(submission=str(path.parent.name), results=results)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
