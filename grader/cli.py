@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="grade notebooks, folders or LMS zip exports with every check, into a report folder",
         description="Grade every submission found in PATHs (notebooks, folders, Canvas/Moodle/Gradescope "
         "zip exports) with all checks, hidden ones included. Writes OUT/<student>/results.json and "
-        "feedback.md, then OUT/gradebook.csv, OUT/junit.xml and OUT/problems.txt. A rerun skips the "
+        "feedback.md and feedback.html, then OUT/gradebook.csv, OUT/summary.html, OUT/junit.xml and "
+        "OUT/problems.txt. A rerun skips the "
         "submissions already graded (use --force to regrade).",
     )
     grade.add_argument("paths", nargs="+", type=Path, metavar="PATH")
@@ -161,13 +162,11 @@ def run_grade(args: argparse.Namespace) -> int:
             f"[{count}/{len(pending)}] {100 * count // len(pending)}% eta {eta:4.0f}s  {entry.student}: {line}",
             flush=True,
         )
-    write_atomically(
-        out / "problems.txt",
-        "".join(f"{p.kind}: {p.label}: {p.message}\n" for p in intake.problems),
-    )
-    _write_class_reports(out, intake.entries)
+    problems = [f"{p.kind}: {p.label}: {p.message}" for p in intake.problems]
+    write_atomically(out / "problems.txt", "".join(f"{p}\n" for p in problems))
+    _write_class_reports(out, intake.entries, problems)
     print(
-        f"reports in {out}: gradebook.csv, junit.xml, problems.txt ({len(intake.problems)} problem(s))"
+        f"reports in {out}: gradebook.csv, summary.html, junit.xml, problems.txt ({len(problems)} problem(s))"
     )
     return 0
 
@@ -195,7 +194,7 @@ def grade_entry(entry: Entry, out: Path, select: tuple[str, ...] = ()) -> str:
     """Grade one submission into out/<student>/ (results.json last, so it marks the work done)."""
     global _SANDBOX
     from grader.grading import grade
-    from grader.report import feedback_markdown, results_json, write_atomically
+    from grader.report import feedback_html, feedback_markdown, results_json, write_atomically
     from grader.sandbox import Sandbox
 
     if _SANDBOX is None:
@@ -210,17 +209,16 @@ def grade_entry(entry: Entry, out: Path, select: tuple[str, ...] = ()) -> str:
             path.write_bytes(b"")  # graded as unreadable, with the reason in every check
         book = grade(path, sandbox=_SANDBOX, extra_args=select)
     book.submission = entry.label
-    write_atomically(
-        folder / "feedback.md",
-        feedback_markdown(book, title=f"HW2 feedback for {entry.display_name}"),
-    )
+    title = f"HW2 feedback for {entry.display_name}"
+    write_atomically(folder / "feedback.md", feedback_markdown(book, title=title))
+    write_atomically(folder / "feedback.html", feedback_html(book, title=title))
     write_atomically(folder / "results.json", results_json(book))
     summary = total(book.results)
     return f"{summary.points:g} / {summary.max_points:g}"
 
 
-def _write_class_reports(out: Path, entries: Sequence[Entry]) -> None:
-    from grader.report import gradebook_csv, junit_xml, write_atomically
+def _write_class_reports(out: Path, entries: Sequence[Entry], problems: Sequence[str]) -> None:
+    from grader.report import gradebook_csv, junit_xml, summary_html, write_atomically
     from grader.submission import HOMEWORK_ITEMS
 
     rows = []
@@ -233,6 +231,7 @@ def _write_class_reports(out: Path, entries: Sequence[Entry]) -> None:
             books[entry.student] = book
     write_atomically(out / "gradebook.csv", gradebook_csv(rows, HOMEWORK_ITEMS))
     write_atomically(out / "junit.xml", junit_xml(books))
+    write_atomically(out / "summary.html", summary_html(books, problems))
 
 
 def load_results(path: Path) -> ScoreBook:

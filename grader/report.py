@@ -6,6 +6,9 @@
 * `gradebook_csv`: one row per student with per-item points and the total (Canvas and Moodle import
   it as a CSV of grades).
 * `junit_xml`: one test case per check, for CI systems.
+* `feedback_html` and `summary_html`: the student's feedback with the training runs' loss curves, and
+  the staff summary (score histogram, pass rate per check, common mistakes, slowest and failed
+  submissions), rendered from the Jinja templates in `grader/templates/` with autoescaping.
 
 Outputs are stable: checks in the order they ran, sorted keys, a trailing newline.
 """
@@ -163,3 +166,102 @@ def write_atomically(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(text, encoding="utf-8")
     temporary.replace(path)
+
+
+def _environment() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["points"] = _points
+    return env
+
+
+def feedback_html(book: ScoreBook, *, title: str = "HW2 feedback") -> str:
+    """The student's feedback as a self-contained HTML page (loss curves embedded as PNG)."""
+    import base64
+
+    from grader.plots import loss_curve
+
+    groups: dict[str, list[CheckResult]] = {}
+    for result in book.results:
+        groups.setdefault(result.item, []).append(result)
+    curves = {
+        r.check_id: base64.b64encode(loss_curve(_floats(r.data["losses"]), r.item)).decode()
+        for r in book.results
+        if r.data.get("losses")
+    }
+    items = [
+        {"name": name, "results": results, "total": total(results)}
+        for name, results in groups.items()
+    ]
+    template = _environment().get_template("feedback.html")
+    return str(
+        template.render(
+            title=title,
+            total=total(book.results),
+            items=items,
+            curves=curves,
+            labels=OUTCOME_LABELS,
+        )
+    )
+
+
+def summary_html(books: Mapping[str, ScoreBook], problems: Sequence[str]) -> str:
+    """The staff summary of a batch as a self-contained HTML page."""
+    import base64
+    import re
+
+    from grader.plots import histogram
+
+    totals = {student: total(book.results) for student, book in books.items()}
+    maximum = max((t.max_points for t in totals.values()), default=100.0)
+    passes: dict[str, list[bool]] = {}
+    described: dict[str, CheckResult] = {}
+    mistakes: dict[str, set[str]] = {}
+    for student, book in books.items():
+        for r in book.results:
+            if r.outcome == "not_graded":
+                continue
+            passes.setdefault(r.check_id, []).append(r.outcome == "passed")
+            described.setdefault(r.check_id, r)
+            for name in re.findall(r"hint: ([^:\n]+):", r.message):
+                mistakes.setdefault(name.strip(), set()).add(student)
+    checks = [
+        {
+            "item": described[c].item,
+            "description": described[c].description,
+            "rate": f"{sum(v)}/{len(v)}",
+        }
+        for c, v in passes.items()
+    ]
+    seconds = {s: round(sum(r.seconds for r in b.results), 2) for s, b in books.items()}
+    template = _environment().get_template("summary.html")
+    return str(
+        template.render(
+            graded=len(books),
+            mean=(sum(t.points for t in totals.values()) / len(totals)) if totals else 0.0,
+            maximum=maximum,
+            histogram=base64.b64encode(
+                histogram([t.points for t in totals.values()], maximum)
+            ).decode(),
+            checks=checks,
+            mistakes=sorted(
+                ((k, len(v)) for k, v in mistakes.items()), key=lambda kv: (-kv[1], kv[0])
+            ),
+            slowest=sorted(seconds.items(), key=lambda kv: -kv[1])[:10],
+            failing=[
+                (s, f"{t.points:g} / {t.max_points:g}")
+                for s, t in totals.items()
+                if t.points < t.max_points
+            ],
+            problems=list(problems),
+        )
+    )
+
+
+def _floats(values: object) -> list[float]:
+    return [float(v) for v in values] if isinstance(values, list) else []

@@ -97,6 +97,8 @@ def test_grade_writes_every_report(tmp_path: Path) -> None:
     assert results["score"] < results["max_score"]
     assert {tuple(t["tags"]) for t in results["tests"]} == {("corr2d",), ("pool2d",)}
     assert "`mode` ignored" in (out / "2000" / "feedback.md").read_text()
+    assert "`mode` ignored" in (out / "2000" / "feedback.html").read_text()
+    assert "graded submissions" in (out / "summary.html").read_text()
     broken = json.loads((out / "3000" / "results.json").read_text())
     assert broken["score"] == 0
     assert "it is not valid JSON" in broken["tests"][0]["output"]

@@ -1,0 +1,191 @@
+"""Reports are pure functions of the results: their content, escaping, images, and a real browser render."""
+
+import base64
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from grader.plots import histogram, loss_curve
+from grader.report import (
+    feedback_html,
+    feedback_markdown,
+    gradebook_csv,
+    junit_xml,
+    results_json,
+    summary_html,
+)
+from grader.scoring import CheckResult, ScoreBook
+
+HINTED = "pool2d(X, (2, 2), 'avg'): wrong values\n  expected [[2.0]]\n  got      [[8.0]]\n  hint: average computed as a sum: divide"
+
+
+def book() -> ScoreBook:
+    return ScoreBook(
+        submission="alice.ipynb",
+        isolation="bubblewrap: test",
+        results=[
+            CheckResult(
+                "test_a",
+                "corr2d",
+                "corr2d reproduces the book example.",
+                "passed",
+                2.0,
+                seconds=0.1,
+            ),
+            CheckResult(
+                "test_b", "pool2d", "pool2d averages.", "failed", 3.0, message=HINTED, seconds=0.2
+            ),
+            CheckResult(
+                "test_c",
+                "LeNet",
+                "LeNet trains.",
+                "passed",
+                1.0,
+                data={"losses": [2.3, 1.9, 1.2], "device": "cpu"},
+            ),
+            CheckResult(
+                "test_d",
+                "LeNet",
+                "LeNet <b>bold</b> check.",
+                "not_graded",
+                1.0,
+                message="could not be graded",
+            ),
+        ],
+    )
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    return Image.open(io.BytesIO(data)).size
+
+
+def test_plots_are_real_png_images() -> None:
+    assert png_size(loss_curve([2.3, 1.0, 0.5, float("nan")], "LeNet")) == (480, 240)
+    assert png_size(histogram([10, 55, 100, 100], 100)) == (480, 240)
+
+
+def test_feedback_markdown_lists_items_points_and_messages() -> None:
+    text = feedback_markdown(book(), title="HW2 feedback for alice")
+
+    assert text.startswith("# HW2 feedback for alice\n\n**Total: 3 / 6**\n")
+    assert "1 check(s) could not be graded" in text
+    assert "## `pool2d`: 0 / 3" in text
+    assert "- ✗ pool2d averages. (0/3, failed)" in text
+    assert "  hint: average computed as a sum: divide" in text
+    assert text.endswith("\n")
+
+
+def test_feedback_html_escapes_student_text_and_embeds_the_loss_curve() -> None:
+    page = feedback_html(book())
+
+    assert "<b>bold</b>" not in page
+    assert "LeNet &lt;b&gt;bold&lt;/b&gt; check." in page
+    [image] = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    assert png_size(base64.b64decode(image)) == (480, 240)
+    assert 'id="total">Total: 3 / 6' in page
+
+
+def test_results_json_counts_only_graded_checks() -> None:
+    data = json.loads(results_json(book()))
+
+    assert (data["score"], data["max_score"]) == (3.0, 6.0)
+    assert [t["tags"] for t in data["tests"]] == [["corr2d"], ["pool2d"], ["LeNet"], ["LeNet"]]
+    assert data["output"] == "Isolation: bubblewrap: test"
+
+
+def test_gradebook_has_a_row_per_student_and_a_column_per_item() -> None:
+    text = gradebook_csv(
+        [("123", "alice", book()), ("456", "bob", None)], ["corr2d", "pool2d", "LeNet"]
+    )
+
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows[0] == {
+        "student": "123",
+        "name": "alice",
+        "corr2d": "2",
+        "pool2d": "0",
+        "LeNet": "1",
+        "total": "3",
+        "max": "6",
+        "status": "graded",
+    }
+    assert rows[1]["status"] == "unreadable"
+
+
+def test_junit_xml_has_a_case_per_check() -> None:
+    root = ET.fromstring(junit_xml({"alice": book()}))
+
+    [suite] = root.findall("testsuite")
+    assert suite.get("tests") == "4"
+    assert suite.get("failures") == "1"
+    assert suite.get("skipped") == "1"
+    failure = suite.find("testcase[@name='test_b']/failure")
+    assert failure is not None
+    assert "average computed as a sum" in failure.text
+
+
+def test_summary_counts_the_common_mistakes() -> None:
+    page = summary_html(
+        {"alice": book(), "bob": book()}, ["unknown: class.zip:notes.pdf: not a notebook"]
+    )
+
+    assert "<td>average computed as a sum</td><td>2</td>" in page
+    assert "2 graded submissions" in page
+    assert "notes.pdf" in page
+
+
+@pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="Debian's chromium package is not installed"
+)
+def test_reports_render_in_headless_chromium(tmp_path: Path) -> None:
+    for name, page in (
+        ("feedback.html", feedback_html(book())),
+        ("summary.html", summary_html({"a": book()}, [])),
+    ):
+        path = tmp_path / name
+        path.write_text(page, encoding="utf-8")
+        shot = tmp_path / f"{name}.png"
+        done = subprocess.run(
+            [
+                "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                f"--screenshot={shot}",
+                "--window-size=1024,1400",
+                path.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert png_size(shot.read_bytes()) == (1024, 1400)
+        dom = subprocess.run(
+            [
+                "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                f"--user-data-dir={tmp_path / 'profile2'}",
+                "--dump-dom",
+                path.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert "Total: 3 / 6" in dom.stdout or "graded submissions" in dom.stdout
