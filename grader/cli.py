@@ -66,6 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "-k", dest="select", metavar="EXPR", help="only checks whose names match (pytest -k)"
     )
+    check.add_argument(
+        "--summary",
+        type=Path,
+        metavar="FILE",
+        help="also append the feedback as Markdown to FILE (e.g. $GITHUB_STEP_SUMMARY)",
+    )
     check.set_defaults(handler=run_check)
 
     grade = commands.add_parser(
@@ -89,7 +95,76 @@ def build_parser() -> argparse.ArgumentParser:
         "-k", dest="select", metavar="EXPR", help="only checks whose names match (pytest -k)"
     )
     grade.set_defaults(handler=run_grade)
+
+    kit = commands.add_parser(
+        "student-kit",
+        help="build the zip students get: template, public checks, d2l module, CI workflow",
+        description="Build the self-check kit for students: the template notebook, the grader with the "
+        "public checks only, the d2l-compatible module, requirements, and a GitHub Actions workflow. "
+        "No reference solutions and no hidden checks.",
+    )
+    kit.add_argument("--out", required=True, type=Path, metavar="FILE", help="the kit's .zip file")
+    kit.set_defaults(handler=lambda a: _built(build_student_kit(a.out)))
+
+    bundle = commands.add_parser(
+        "gradescope-bundle",
+        help="build Gradescope's autograder zip (setup.sh, run_autograder, every check)",
+        description="Build the autograder zip to upload to Gradescope. run_autograder grades each "
+        "submission with every check; results.json is written by the grading process itself.",
+    )
+    bundle.add_argument(
+        "--out", required=True, type=Path, metavar="FILE", help="the bundle's .zip file"
+    )
+    bundle.set_defaults(handler=lambda a: _built(build_gradescope_bundle(a.out)))
+
+    run = commands.add_parser(
+        "gradescope-run",
+        help="(used by run_autograder) grade the notebook in a Gradescope submission folder",
+        description="Grade the notebook found in FOLDER (Gradescope's /autograder/submission) with every "
+        "check and write Gradescope's results.json.",
+    )
+    run.add_argument("folder", type=Path, metavar="FOLDER")
+    run.add_argument("--results", required=True, type=Path, metavar="FILE")
+    run.add_argument(
+        "-k", dest="select", metavar="EXPR", help="only checks whose names match (pytest -k)"
+    )
+    run.set_defaults(handler=run_gradescope)
     return parser
+
+
+def _built(path: Path) -> int:
+    print(f"wrote {path}")
+    return 0
+
+
+def build_student_kit(out: Path) -> Path:
+    from grader.kit import build_student_kit as build
+
+    return build(out)
+
+
+def build_gradescope_bundle(out: Path) -> Path:
+    from grader.kit import build_gradescope_bundle as build
+
+    return build(out)
+
+
+def run_gradescope(args: argparse.Namespace) -> int:
+    from grader.grading import grade
+    from grader.report import results_json, write_atomically
+
+    found = collect([args.folder])
+    if not found.entries:
+        raise GraderError(f"no notebook (.ipynb) or Python file in {args.folder}")
+    entry = found.entries[0]
+    with tempfile.TemporaryDirectory(prefix="hw2-gradescope-") as scratch:
+        path = Path(scratch) / Path(entry.name).name
+        path.write_bytes(entry.read())
+        book = grade(path, extra_args=_select(args.select))
+    write_atomically(args.results, results_json(book))
+    summary = total(book.results)
+    print(f"{entry.name}: {summary.points:g} / {summary.max_points:g}")
+    return 0
 
 
 # check
@@ -102,7 +177,16 @@ def run_check(args: argparse.Namespace) -> int:
         raise GraderError(f"{args.notebook} is not a file")
     book = grade(args.notebook, visibility="public", extra_args=_select(args.select))
     print(terminal_summary(book))
+    if args.summary is not None:
+        from grader.report import feedback_markdown
+
+        with args.summary.open("a", encoding="utf-8") as summary:
+            summary.write(feedback_markdown(book, title=f"HW2 self-check: {args.notebook.name}"))
     failed = [r for r in book.results if r.outcome in ("failed", "timeout", "missing")]
+    if book.results and all(r.outcome == "not_graded" for r in book.results):
+        raise GraderError(
+            "no check could be graded: the grader itself failed (see the messages above)"
+        )
     return 1 if failed else 0
 
 
@@ -112,7 +196,10 @@ def terminal_summary(book: ScoreBook) -> str:
     for result in book.results:
         results_by_item.setdefault(result.item, []).append(result)
     for item, item_total in by_item(book.results).items():
-        mark = "ok  " if item_total.points == item_total.max_points else "FAIL"
+        if item_total.max_points == 0:
+            mark = "n/g "
+        else:
+            mark = "ok  " if item_total.points == item_total.max_points else "FAIL"
         lines.append(f"{mark} {item:26s} {item_total.points:5g} / {item_total.max_points:g}")
         for r in results_by_item[item]:
             if r.outcome in ("failed", "timeout", "missing"):
@@ -164,7 +251,8 @@ def run_grade(args: argparse.Namespace) -> int:
         )
     problems = [f"{p.kind}: {p.label}: {p.message}" for p in intake.problems]
     write_atomically(out / "problems.txt", "".join(f"{p}\n" for p in problems))
-    _write_class_reports(out, intake.entries, problems)
+    books = _write_class_reports(out, intake.entries, problems)
+    print(summary_table(books))
     print(
         f"reports in {out}: gradebook.csv, summary.html, junit.xml, problems.txt ({len(problems)} problem(s))"
     )
@@ -217,7 +305,21 @@ def grade_entry(entry: Entry, out: Path, select: tuple[str, ...] = ()) -> str:
     return f"{summary.points:g} / {summary.max_points:g}"
 
 
-def _write_class_reports(out: Path, entries: Sequence[Entry], problems: Sequence[str]) -> None:
+def summary_table(books: dict[str, ScoreBook]) -> str:
+    """One line per student: total, and the items that lost points."""
+    lines = [f"{'student':24s} {'score':>9s}  items that lost points"]
+    for student, book in books.items():
+        summary = total(book.results)
+        lost = [item for item, t in by_item(book.results).items() if t.points < t.max_points]
+        lines.append(
+            f"{student[:24]:24s} {summary.points:4g}/{summary.max_points:<4g}  {', '.join(lost) or '-'}"
+        )
+    return "\n".join(lines)
+
+
+def _write_class_reports(
+    out: Path, entries: Sequence[Entry], problems: Sequence[str]
+) -> dict[str, ScoreBook]:
     from grader.report import gradebook_csv, junit_xml, summary_html, write_atomically
     from grader.submission import HOMEWORK_ITEMS
 
@@ -232,6 +334,7 @@ def _write_class_reports(out: Path, entries: Sequence[Entry], problems: Sequence
     write_atomically(out / "gradebook.csv", gradebook_csv(rows, HOMEWORK_ITEMS))
     write_atomically(out / "junit.xml", junit_xml(books))
     write_atomically(out / "summary.html", summary_html(books, problems))
+    return books
 
 
 def load_results(path: Path) -> ScoreBook:

@@ -175,7 +175,10 @@ def hidden_paths() -> list[Path]:
     """What student code must never read: the reference solutions, the checks, the grader's tests."""
     grader_dir = Path(__file__).resolve().parent
     hidden = [grader_dir / "checks", grader_dir.parent / "tests"]
-    spec = importlib.util.find_spec("reference")
+    try:
+        spec = importlib.util.find_spec("reference")
+    except (ImportError, ValueError):  # not installed here (a student kit): nothing more to hide
+        spec = None
     if spec is not None and spec.submodule_search_locations:
         hidden += [Path(p).resolve() for p in spec.submodule_search_locations]
     return hidden

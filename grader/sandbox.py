@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from grader import isolation as isolation_levels
@@ -187,8 +188,13 @@ class Sandbox:
 
 
 def _environment() -> dict[str, str]:
-    """A small, fixed environment for the template: no secrets, deterministic hashing, one thread."""
+    """A small, fixed environment for the template: no secrets, deterministic hashing, one thread.
+
+    PYTHONPATH names the folder that holds this `grader` package, so the template imports the same
+    grader as the parent (a student kit or a Gradescope bundle need not be installed).
+    """
     env = {
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": "/tmp",
         "LANG": "C.UTF-8",

@@ -82,3 +82,25 @@ def test_solved_notebook_runs_and_prints_the_homeworks_outputs(monkeypatch) -> N
         == "tensor([[1., 0.],\n        [0., 1.]])"
     )
     assert namespace["blk"](namespace["X"]).shape == (4, 6, 3, 3)
+
+
+SAMPLES = {
+    "bob_kernel_flipped": "corr2d_kernel_flipped",
+    "carol_average_as_sum": "pool2d_average_as_sum",
+    "dave_missing_dropout": "vgg_missing_dropout",
+}
+
+
+def test_the_sample_students_are_the_solution_with_one_known_mistake_each() -> None:
+    """submissions/students/ is what the quick start grades: keep it in step with the mutations."""
+    import json
+
+    from tests.mutations import MUTATIONS, mutated_notebook
+
+    students = SUBMISSIONS / "students"
+    assert (students / "alice_solved.ipynb").read_text() == (
+        SUBMISSIONS / "solved.ipynb"
+    ).read_text()
+    for name, mutation in SAMPLES.items():
+        expected = json.loads(mutated_notebook(MUTATIONS[mutation]))
+        assert json.loads((students / f"{name}.ipynb").read_text()) == expected, name

@@ -274,3 +274,19 @@ def test_private_tmp_is_mounted_before_the_binds() -> None:
     first_tmpfs = args.index("--tmpfs")
     assert args[first_tmpfs + 1] == "/tmp"
     assert first_tmpfs < args.index("--ro-bind")
+
+
+def test_hidden_paths_survive_an_environment_without_reference(monkeypatch) -> None:
+    """Regression: in the student kit, looking `reference` up raised and the sandbox could not start."""
+    import importlib.util
+
+    from grader import isolation
+
+    def refuse(name, *args, **kwargs):
+        raise ImportError(f"no {name} here")
+
+    monkeypatch.setattr(importlib.util, "find_spec", refuse)
+
+    hidden = isolation.hidden_paths()
+
+    assert not [p for p in hidden if p.name == "reference"]

@@ -15,7 +15,11 @@ from grader.plugin import SANDBOX
 from grader.remote import StudentItem, SubmissionProcess
 from grader.sandbox import Sandbox
 from grader.submission import Submission, load_submission
-from grader.substitutes import SUBSTITUTIONS
+
+try:
+    from grader.substitutes import SUBSTITUTIONS
+except ImportError:  # the student kit ships without the stand-ins
+    SUBSTITUTIONS = {}
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,117 @@
+"""The student kit and the Gradescope bundle: what they hold, and that each grades on its own."""
+
+import json
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import yaml
+
+from grader.kit import build_gradescope_bundle, build_student_kit
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLVED = ROOT / "submissions" / "solved.ipynb"
+FEW_CHECKS = "test_corr2d_reproduces_the_book_example or test_pool2d or test_vgg_block_halves_height_and_width"
+
+# Runs the CLI from an unpacked distribution: its own grader first on sys.path, and `reference`
+# impossible to import, as on a student's machine or in Gradescope's image.
+RUNNER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+
+class NoReference:
+    def find_spec(self, name, path=None, target=None):
+        if name == "reference" or name.startswith("reference."):
+            raise ImportError("the reference solutions are not part of this distribution")
+        return None
+
+sys.meta_path.insert(0, NoReference())
+import grader
+assert grader.__file__.startswith(sys.argv[1]), grader.__file__
+from grader.cli import main
+code = main(sys.argv[2:])
+assert not any(m == "reference" or m.startswith("reference.") for m in sys.modules)
+sys.exit(code)
+"""
+
+
+def run_from(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", RUNNER, str(folder), *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_the_kit_holds_the_public_grader_and_no_solutions(tmp_path: Path) -> None:
+    kit = build_student_kit(tmp_path / "kit.zip")
+
+    names = zipfile.ZipFile(kit).namelist()
+
+    assert "hw2/homework.ipynb" in names
+    assert "hw2/grader/checks/test_pooling.py" in names
+    assert "hw2/grader/d2l/torch.py" in names
+    assert not [
+        n
+        for n in names
+        if "reference" in n.split("/") or "/hidden/" in n or n.endswith("substitutes.py")
+    ]
+    assert not [n for n in names if "__pycache__" in n]
+    rubric = zipfile.ZipFile(kit).read("hw2/grader/rubric.toml").decode()
+    assert "hidden" not in rubric.replace("hidden ones", "")
+    assert "test_corr2d_on_a_larger_non_square_image" not in rubric
+    workflow = yaml.safe_load(zipfile.ZipFile(kit).read("hw2/.github/workflows/hw2-selfcheck.yml"))
+    steps = workflow["jobs"]["self-check"]["steps"]
+    assert any("python -m grader check homework.ipynb" in step.get("run", "") for step in steps)
+
+
+def test_the_kit_self_checks_a_notebook_without_the_repository(tmp_path: Path) -> None:
+    zipfile.ZipFile(build_student_kit(tmp_path / "kit.zip")).extractall(tmp_path)
+    kit = tmp_path / "hw2"
+    (kit / "mine.ipynb").write_bytes(SOLVED.read_bytes())
+    summary = tmp_path / "summary.md"
+
+    result = run_from(kit, "check", "mine.ipynb", "-k", FEW_CHECKS, "--summary", str(summary))
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "ok   pool2d" in result.stdout
+    assert "**Total: " in summary.read_text()
+    template = run_from(kit, "check", "homework.ipynb", "-k", FEW_CHECKS)
+    assert template.returncode == 1
+    assert "raised NotImplementedError" in template.stdout
+
+
+def test_the_gradescope_bundle_grades_a_submission(tmp_path: Path) -> None:
+    bundle = build_gradescope_bundle(tmp_path / "autograder.zip")
+    archive = zipfile.ZipFile(bundle)
+    names = archive.namelist()
+    assert {
+        "setup.sh",
+        "run_autograder",
+        "requirements.txt",
+        "grader/checks/hidden/test_hidden.py",
+    } <= set(names)
+    assert archive.getinfo("run_autograder").external_attr >> 16 & stat.S_IXUSR
+    assert (
+        "python -m grader gradescope-run /autograder/submission"
+        in archive.read("run_autograder").decode()
+    )
+    source = tmp_path / "source"
+    archive.extractall(source)
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "hw2.ipynb").write_bytes(SOLVED.read_bytes())
+    results = tmp_path / "results" / "results.json"
+
+    result = run_from(
+        source, "gradescope-run", str(submission), "--results", str(results), "-k", FEW_CHECKS
+    )
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    data = json.loads(results.read_text())
+    assert data["score"] == data["max_score"] > 0
+    assert {t["tags"][0] for t in data["tests"]} == {"corr2d", "pool2d", "vgg_block"}
