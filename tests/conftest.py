@@ -1,6 +1,8 @@
-"""Fixtures shared by the grader's own tests: one warm sandbox per test session."""
+"""Fixtures shared by the grader's own tests: one warm sandbox per test session, and golden files
+(`--update-goldens` rewrites them from the current output)."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -15,3 +17,27 @@ def sandbox() -> Iterator[Sandbox]:
     """A warm sandbox with short time limits, so that hostile fixtures time out quickly."""
     with Sandbox(TEST_LIMITS) as box:
         yield box
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens", action="store_true", help="rewrite tests/golden/ from the output"
+    )
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    """Compare text with tests/golden/NAME (or write it there with --update-goldens)."""
+
+    def compare(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if request.config.getoption("update_goldens"):
+            path.write_text(text, encoding="utf-8")
+        assert path.read_text(encoding="utf-8") == text, (
+            f"{name} changed; rerun with --update-goldens if intended"
+        )
+
+    return compare

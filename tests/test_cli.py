@@ -85,6 +85,9 @@ def test_grade_writes_every_report(tmp_path: Path) -> None:
             "kimminji_2000_6000_hw2.ipynb": wrong,
             "leejun_3000_7000_hw2.ipynb": b"{broken",
             "notes_4000_8000_a.pdf": b"%PDF",
+            "mallory_5000_9000_hw2.ipynb": (
+                ROOT / "tests/fixtures/notebooks/hostile/exits.ipynb"
+            ).read_bytes(),
         },
     )
     out = tmp_path / "out"
@@ -92,7 +95,7 @@ def test_grade_writes_every_report(tmp_path: Path) -> None:
     result = run_cli("grade", str(archive), "--out", str(out), "-k", "pool2d or corr2d_reproduces")
 
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "4 submissions: 0 already graded, 4 to grade" in result.stdout
+    assert "5 submissions: 0 already graded, 5 to grade" in result.stdout
     results = json.loads((out / "2000" / "results.json").read_text())
     assert results["score"] < results["max_score"]
     assert {tuple(t["tags"]) for t in results["tests"]} == {("corr2d",), ("pool2d",)}
@@ -103,16 +106,19 @@ def test_grade_writes_every_report(tmp_path: Path) -> None:
     assert broken["score"] == 0
     assert "it is not valid JSON" in broken["tests"][0]["output"]
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
-    assert [r["student"] for r in rows] == ["1000", "1001", "2000", "3000"]
+    assert [r["student"] for r in rows] == ["1000", "1001", "2000", "3000", "5000"]
     assert rows[0]["total"] == rows[0]["max"]
     assert float(rows[2]["pool2d"]) < 10
     suites = ET.parse(out / "junit.xml").getroot().findall("testsuite")
-    assert len(suites) == 4
+    assert len(suites) == 5
+    hostile = json.loads((out / "5000" / "results.json").read_text())
+    assert {t["tags"][0] for t in hostile["tests"] if t["status"] == "failed"} == {"pool2d"}
+    assert "raised SystemExit" in (out / "5000" / "feedback.md").read_text()
     assert "unknown: canvas.zip:notes_4000_8000_a.pdf" in (out / "problems.txt").read_text()
 
     again = run_cli("grade", str(archive), "--out", str(out), "-k", "pool2d or corr2d_reproduces")
 
-    assert "4 submissions: 4 already graded, 0 to grade" in again.stdout
+    assert "5 submissions: 5 already graded, 0 to grade" in again.stdout
 
 
 def test_an_interrupted_batch_resumes_without_losing_or_repeating_a_submission(

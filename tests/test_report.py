@@ -189,3 +189,23 @@ def test_reports_render_in_headless_chromium(tmp_path: Path) -> None:
             timeout=120,
         )
         assert "Total: 3 / 6" in dom.stdout or "graded submissions" in dom.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "render"),
+    [
+        ("results.json", lambda: results_json(book())),
+        ("feedback.md", lambda: feedback_markdown(book(), title="HW2 feedback for alice")),
+        (
+            "gradebook.csv",
+            lambda: gradebook_csv(
+                [("123", "alice", book()), ("456", "bob", None)], ["corr2d", "pool2d", "LeNet"]
+            ),
+        ),
+        ("junit.xml", lambda: junit_xml({"alice": book()})),
+        ("feedback.html", lambda: feedback_html(book(), title="HW2 feedback for alice")),
+    ],
+)
+def test_reports_match_their_golden_files(golden, name, render) -> None:
+    """The report layout is stable: a change shows here (update with --update-goldens)."""
+    golden(name, render())
