@@ -84,28 +84,6 @@ cd /autograder/source
     --results /autograder/results/results.json
 """
 
-CONFTEST = """\
-\"\"\"Registers the grading plugin and the Hypothesis profile used for grading.\"\"\"
-
-import os
-
-from hypothesis import HealthCheck, settings
-
-pytest_plugins = ["grader.plugin"]
-
-settings.register_profile(
-    "grading",
-    derandomize=True,
-    database=None,
-    deadline=None,
-    max_examples=20,
-    print_blob=False,
-    report_multiple_bugs=False,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "grading"))
-"""
-
 
 def _grader_files(*, hidden: bool) -> list[Path]:
     """The grader package's source files, without caches, and without the hidden checks and the
@@ -165,7 +143,7 @@ def build_student_kit(out: Path) -> Path:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.write(ROOT / "submissions" / "homework.ipynb", "hw2/homework.ipynb")
         _add_grader(archive, "hw2/", hidden=False)
-        _add_text(archive, "hw2/conftest.py", CONFTEST)
+        archive.write(ROOT / "conftest.py", "hw2/conftest.py")
         _add_text(archive, "hw2/requirements.txt", REQUIREMENTS)
         _add_text(archive, "hw2/README.md", KIT_README)
         _add_text(archive, "hw2/.github/workflows/hw2-selfcheck.yml", WORKFLOW)
@@ -179,6 +157,6 @@ def build_gradescope_bundle(out: Path) -> Path:
         _add_text(archive, "setup.sh", SETUP_SH, executable=True)
         _add_text(archive, "run_autograder", RUN_AUTOGRADER, executable=True)
         _add_grader(archive, "", hidden=True)
-        _add_text(archive, "conftest.py", CONFTEST)
+        archive.write(ROOT / "conftest.py", "conftest.py")
         _add_text(archive, "requirements.txt", REQUIREMENTS)
     return out
