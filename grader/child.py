@@ -13,6 +13,7 @@ import contextlib
 import io
 import random
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -173,11 +174,13 @@ def _answer(
         op = request["op"]
         args = decode(request.get("args", []), tensors)
         seed_everything(int(request.get("seed", 0)))
+        started = time.perf_counter()
         try:
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
                 value = _dispatch(state, op, args)
         finally:
             restorer.restore()
+            response["seconds"] = time.perf_counter() - started
         response.update(ok=True, value=encode(value, out, state.handle))
     except BaseException as error:
         restorer.restore()

@@ -71,6 +71,8 @@ class SubmissionProcess:
         self.generation = 0
         self.restarts = 0
         self.last_stdout = ""
+        self.student_seconds = 0.0
+        """Time the child reported spending inside requests (student code and probes): for benchmarks."""
         self.statement_errors: dict[int, str] = {}
         self._skip: set[int] = set()
         self._pid: int | None = None
@@ -251,6 +253,9 @@ class SubmissionProcess:
             self._end(grace=0.0)
             raise SubmissionExited(what, "it sent an answer to a question the grader did not ask")
         self.last_stdout = str(response.get("stdout", ""))
+        seconds = response.get("seconds")
+        if isinstance(seconds, int | float) and 0 <= seconds <= timeout:  # as reported by the child
+            self.student_seconds += seconds
         if not response.get("ok"):
             if "protocol_error" in response:
                 raise HarnessError(f"the child refused {op}: {response['protocol_error']}")

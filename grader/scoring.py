@@ -79,6 +79,8 @@ class ScoreBook:
     submission: str = ""
     isolation: str = ""
     results: list[CheckResult] = field(default_factory=list)
+    student_seconds: float = 0.0
+    """Time the submission's children spent inside requests (student code), as they reported it."""
 
     def add(self, result: CheckResult) -> None:
         self.results.append(result)

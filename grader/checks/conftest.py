@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader.plugin import SANDBOX
+from grader.plugin import SANDBOX, SCOREBOOK
 from grader.remote import StudentItem, SubmissionProcess
 from grader.sandbox import Sandbox
 from grader.submission import Submission, load_submission
@@ -42,9 +42,12 @@ def submission(request: pytest.FixtureRequest) -> Submission:
 
 
 @pytest.fixture(scope="session")
-def process(sandbox: Sandbox, submission: Submission) -> Iterator[SubmissionProcess]:
+def process(
+    request: pytest.FixtureRequest, sandbox: Sandbox, submission: Submission
+) -> Iterator[SubmissionProcess]:
     with SubmissionProcess(sandbox, submission) as running:
         yield running
+    request.config.stash[SCOREBOOK].student_seconds += running.student_seconds
 
 
 @pytest.fixture(autouse=True)
@@ -53,14 +56,13 @@ def _seed() -> None:
 
 
 @pytest.fixture(scope="session")
-def item_processes(
-    sandbox: Sandbox, submission: Submission
-) -> Iterator[dict[str, SubmissionProcess]]:
+def item_processes(request: pytest.FixtureRequest) -> Iterator[dict[str, SubmissionProcess]]:
     """Children of their own for the items that build on other items (see grader.substitutes)."""
     processes: dict[str, SubmissionProcess] = {}
     yield processes
     for running in processes.values():
         running.close()
+        request.config.stash[SCOREBOOK].student_seconds += running.student_seconds
 
 
 def _item(name: str):
