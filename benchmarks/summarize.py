@@ -1,0 +1,77 @@
+"""Turn a pytest-benchmark JSON file into benchmarks/results.json and the README's performance table.
+
+    .venv/bin/python -m pytest benchmarks -p no:randomly --benchmark-json=benchmarks/raw.json
+    .venv/bin/python benchmarks/summarize.py benchmarks/raw.json
+
+The table in README.md between the `<!-- performance:start -->` and `<!-- performance:end -->` lines
+is rewritten; everything else in the README is left as it is.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+START, END = "<!-- performance:start -->", "<!-- performance:end -->"
+
+
+def summarize(raw: dict) -> list[dict]:
+    rows = []
+    for bench in raw["benchmarks"]:
+        stats = bench["stats"]
+        rows.append(
+            {
+                "name": bench["fullname"].split("::", 1)[-1],
+                "median_s": stats["median"],
+                "min_s": stats["min"],
+                "max_s": stats["max"],
+                "rounds": stats["rounds"],
+                **bench.get("extra_info", {}),
+            }
+        )
+    return rows
+
+
+def seconds(value: float) -> str:
+    return f"{value * 1000:.2f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def table(rows: list[dict], machine: str) -> str:
+    lines = [
+        f"Measured on {machine}.",
+        "",
+        "| benchmark | median | min | max | rounds |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        extra = (
+            f" (student code {row['student_seconds']:.2f} s)" if "student_seconds" in row else ""
+        )
+        lines.append(
+            f"| `{row['name']}`{extra} | {seconds(row['median_s'])} | {seconds(row['min_s'])} | "
+            f"{seconds(row['max_s'])} | {row['rounds']} |"
+        )
+    return "\n".join(lines)
+
+
+def main(path: str) -> None:
+    raw = json.loads(Path(path).read_text())
+    rows = summarize(raw)
+    info = raw.get("machine_info", {})
+    machine = (
+        f"{info.get('cpu', {}).get('count', '?')} CPUs, Python {info.get('python_version', '?')}"
+    )
+    (ROOT / "benchmarks" / "results.json").write_text(
+        json.dumps({"machine": machine, "benchmarks": rows}, indent=2) + "\n"
+    )
+    readme = (ROOT / "README.md").read_text()
+    if START in readme and END in readme:
+        before, rest = readme.split(START, 1)
+        _, after = rest.split(END, 1)
+        readme = f"{before}{START}\n{table(rows, machine)}\n{END}{after}"
+        (ROOT / "README.md").write_text(readme)
+    print(table(rows, machine))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
