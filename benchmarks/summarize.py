@@ -1,7 +1,7 @@
 """Turn a pytest-benchmark JSON file into benchmarks/results.json and the README's performance table.
 
     .venv/bin/python -m pytest benchmarks -p no:randomly --benchmark-json=benchmarks/raw.json
-    .venv/bin/python benchmarks/summarize.py benchmarks/raw.json
+    .venv/bin/python benchmarks/summarize.py benchmarks/raw.json [more.json ...]
 
 The table in README.md between the `<!-- performance:start -->` and `<!-- performance:end -->` lines
 is rewritten; everything else in the README is left as it is.
@@ -44,9 +44,14 @@ def table(rows: list[dict], machine: str) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     for row in rows:
-        extra = (
-            f" (student code {row['student_seconds']:.2f} s)" if "student_seconds" in row else ""
-        )
+        extra = ""
+        if "student_seconds" in row:
+            extra = f" (student code {row['student_seconds']:.2f} s)"
+        if "notebooks_per_minute" in row:
+            extra = (
+                f" ({row['notebooks']} notebooks: {row['notebooks_per_minute']}/min, "
+                f"peak RSS {row['peak_rss_mb']} MB)"
+            )
         lines.append(
             f"| `{row['name']}`{extra} | {seconds(row['median_s'])} | {seconds(row['min_s'])} | "
             f"{seconds(row['max_s'])} | {row['rounds']} |"
@@ -54,9 +59,10 @@ def table(rows: list[dict], machine: str) -> str:
     return "\n".join(lines)
 
 
-def main(path: str) -> None:
-    raw = json.loads(Path(path).read_text())
-    rows = summarize(raw)
+def main(paths: list[str]) -> None:
+    raws = [json.loads(Path(path).read_text()) for path in paths]
+    raw = raws[0]
+    rows = [row for r in raws for row in summarize(r)]
     info = raw.get("machine_info", {})
     machine = (
         f"{info.get('cpu', {}).get('count', '?')} CPUs, Python {info.get('python_version', '?')}"
@@ -74,4 +80,4 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1:])

@@ -165,3 +165,42 @@ def test_an_interrupted_batch_resumes_without_losing_or_repeating_a_submission(
     rows = list(csv.DictReader((out / "gradebook.csv").open()))
     assert len(rows) == 50
     assert all(r["total"] == r["max"] for r in rows)
+
+
+def test_pytest_grader_and_the_cli_give_the_same_scores(tmp_path: Path) -> None:
+    notebook = tmp_path / "carol.ipynb"
+    notebook.write_text(mutated_notebook(MUTATIONS["pool2d_average_as_sum"]))
+    select = "pool2d or corr2d_reproduces"
+    direct = tmp_path / "direct"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "grader",
+            "--submission",
+            str(notebook),
+            "--grade-report",
+            str(direct),
+            "-k",
+            select,
+            "-p",
+            "no:randomly",
+            "-q",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    out = tmp_path / "cli"
+
+    run_cli("grade", str(notebook), "--out", str(out), "-k", select)
+
+    by_pytest = json.loads((direct / "results.json").read_text())
+    by_cli = json.loads((out / "carol" / "results.json").read_text())
+    assert (by_pytest["score"], by_pytest["max_score"]) == (by_cli["score"], by_cli["max_score"])
+    assert [(t["number"], t["score"]) for t in by_pytest["tests"]] == [
+        (t["number"], t["score"]) for t in by_cli["tests"]
+    ]
+    assert by_cli["score"] < by_cli["max_score"]
