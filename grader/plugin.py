@@ -171,12 +171,12 @@ def _student_text(error: BaseException) -> str:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
-    folder = config.getoption("grade_report")
-    if not folder or not config.getoption("submission"):
-        return
     book = config.stash[SCOREBOOK]
     sandbox = config.stash.get(SANDBOX, None)
     book.isolation = sandbox.describe() if sandbox is not None else book.isolation
+    folder = config.getoption("grade_report")
+    if not folder or not config.getoption("submission"):
+        return
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     write_results(book, out / "results.json")
