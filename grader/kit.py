@@ -18,20 +18,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GRADER = ROOT / "grader"
-REQUIREMENTS = """\
-# torch and torchvision: any build for your machine (CPU is enough), e.g. torch 2.4 or newer
-torch>=2.4,<3
-torchvision>=0.19,<1
-numpy>=1.26
-nbformat>=5.9
-safetensors>=0.4
-ipython>=8
-pyyaml>=6
-jinja2>=3
-pillow>=10
-pytest>=9
-hypothesis>=6.100
-"""
 
 KIT_README = """\
 # HW2 self-check kit
@@ -83,6 +69,13 @@ cd /autograder/source
 /autograder/venv/bin/python -m grader gradescope-run /autograder/submission \\
     --results /autograder/results/results.json
 """
+
+
+def requirements() -> str:
+    """requirements.txt for a distribution: the project's own dependencies, from pyproject.toml."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    header = "# torch and torchvision: any build for your machine (CPU is enough)\n"
+    return header + "".join(f"{dependency}\n" for dependency in project["dependencies"])
 
 
 def _grader_files(*, hidden: bool) -> list[Path]:
@@ -144,7 +137,7 @@ def build_student_kit(out: Path) -> Path:
         archive.write(ROOT / "submissions" / "homework.ipynb", "hw2/homework.ipynb")
         _add_grader(archive, "hw2/", hidden=False)
         archive.write(ROOT / "conftest.py", "hw2/conftest.py")
-        _add_text(archive, "hw2/requirements.txt", REQUIREMENTS)
+        _add_text(archive, "hw2/requirements.txt", requirements())
         _add_text(archive, "hw2/README.md", KIT_README)
         _add_text(archive, "hw2/.github/workflows/hw2-selfcheck.yml", WORKFLOW)
     return out
@@ -158,5 +151,5 @@ def build_gradescope_bundle(out: Path) -> Path:
         _add_text(archive, "run_autograder", RUN_AUTOGRADER, executable=True)
         _add_grader(archive, "", hidden=True)
         archive.write(ROOT / "conftest.py", "conftest.py")
-        _add_text(archive, "requirements.txt", REQUIREMENTS)
+        _add_text(archive, "requirements.txt", requirements())
     return out

@@ -180,10 +180,18 @@ class SubmissionProcess:
 
     # Requests
 
-    def _new_value(self, recipe: Recipe, what: str, timeout: float | None) -> Any:
+    def _request_for(self, recipe: Recipe) -> tuple[str, list[Any], int]:
+        """The request (op, args, seed) that makes the object a recipe describes."""
         op, *rest = recipe
-        args = list(rest[:-1]) if op in ("call", "method") else list(rest)
-        seed = rest[-1] if op in ("call", "method") else 0
+        if op == "item":
+            definition = self.submission.require(rest[0])
+            return op, [{**asdict(definition), "decorators": list(definition.decorators)}], 0
+        if op in ("call", "method"):
+            return op, list(rest[:-1]), rest[-1]
+        return op, list(rest), 0
+
+    def _new_value(self, recipe: Recipe, what: str, timeout: float | None) -> Any:
+        op, args, seed = self._request_for(recipe)
         value = self._request(op, args, what=what, timeout=timeout, seed=seed)
         if isinstance(value, Handle):
             remote = Remote(self, recipe, value.type, next(self._keys))
@@ -195,15 +203,7 @@ class SubmissionProcess:
         """The handle of `remote` in the current child, remade from its recipe if need be."""
         if remote.key in self._handles:
             return self._handles[remote.key]
-        op, *rest = remote.recipe
-        if op == "item":
-            definition = self.submission.require(rest[0])
-            args: list[Any] = [{**asdict(definition), "decorators": list(definition.decorators)}]
-            seed = 0
-        elif op in ("call", "method"):
-            args, seed = list(rest[:-1]), rest[-1]
-        else:
-            args, seed = list(rest), 0
+        op, args, seed = self._request_for(remote.recipe)
         value = self._request(op, args, what=f"remaking {remote.type}", timeout=None, seed=seed)
         if not isinstance(value, Handle):
             raise HarnessError(f"remaking {remote.type} gave {type(value).__name__}, not an object")

@@ -4,10 +4,8 @@ mistakes, and training smoke runs on the synthetic Fashion-MNIST stand-in."""
 import math
 
 import torch
-from torch import nn
 
 from grader.compare import check_equal, fail
-from grader.protocol import Layer
 
 ACTIVATIONS = {"ReLU", "Sigmoid", "Tanh", "LeakyReLU", "GELU"}
 POOLS = {"MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"}
@@ -115,11 +113,3 @@ def smoke_train(
             "a network of the book's shape fits one small batch quickly; check the layers and the forward pass",
         )
     return losses
-
-
-def linear(n_in, n_out):
-    return Layer("Linear", (n_in, n_out))
-
-
-def param_count(module: nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
