@@ -10,7 +10,9 @@ socket (SOCK_SEQPACKET, JSON messages) it answers:
   directory, and serves the submission protocol (`grader.child`) on that socket. Reply: its pid.
 * `stop` with a pid and a grace period: wait up to the grace for the child to exit, else kill its
   process group; when SWEEP is 1 (the template has its own PID namespace), also kill every process
-  that escaped into a new process group. Reply: how the child ended.
+  that escaped into a new process group. Reply: how the child ended. With `"wait": false` (the
+  parent is done with the child and needs no status) it kills and answers at once; the child is
+  reaped on a later request.
 
 When the parent goes away the template kills its children and exits.
 """
@@ -49,6 +51,7 @@ def main(argv: list[str]) -> None:
             break
         request = json.loads(message)
         if request.get("op") == "spawn" and len(fds) == 1:
+            _reap()
             pid = os.fork()
             if pid == 0:
                 _become_child(fds[0], control, limits, drop)
@@ -57,7 +60,10 @@ def main(argv: list[str]) -> None:
             reply: dict[str, Any] = {"pid": pid}
         elif request.get("op") == "stop":
             pid = int(request["pid"])
-            reply = {"status": _stop(pid, float(request.get("grace", 0)), children, sweep)}
+            if request.get("wait", True):
+                reply = {"status": _stop(pid, float(request.get("grace", 0)), children, sweep)}
+            else:
+                reply = {"status": _release(pid, children, sweep)}
             children.discard(pid)
         else:
             for fd in fds:
@@ -135,6 +141,15 @@ def _stop(pid: int, grace: float, children: set[int], sweep: bool) -> dict[str, 
         _sweep(spare={c for c in children if c != pid})
     _reap()
     return status
+
+
+def _release(pid: int, children: set[int], sweep: bool) -> dict[str, Any]:
+    """Kill a child the parent is done with and answer at once; it is reaped on a later request."""
+    _kill_group(pid)
+    if sweep:
+        _sweep(spare={c for c in children if c != pid})
+    _reap()
+    return {"signal": signal.SIGKILL, "by_grader": True}
 
 
 def _wait(pid: int, seconds: float) -> dict[str, Any]:

@@ -9,6 +9,7 @@ session when `--grade-report DIR` is given. Torch is never imported here; the ch
 
 from __future__ import annotations
 
+import inspect
 import traceback
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,10 @@ from grader.scoring import CheckResult, Outcome, ScoreBook
 
 SUBMISSION_HELP = "the notebook (.ipynb) or Python file to grade"
 REPORT_HELP = "write the results (results.json, Gradescope's format) into this folder"
+REPLAY_HELP = (
+    "run property checks through Hypothesis's engine for every submission instead of replaying "
+    "the examples it drew once (slower, same verdicts)"
+)
 VISIBILITY_HELP = (
     "public: only the checks students may run (self-check); all: every check (default)"
 )
@@ -41,6 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--submission", metavar="PATH", help=SUBMISSION_HELP)
     group.addoption("--grade-report", metavar="DIR", help=REPORT_HELP)
     group.addoption("--visibility", choices=("public", "all"), default="all", help=VISIBILITY_HELP)
+    group.addoption("--no-example-plans", action="store_true", help=REPLAY_HELP)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -82,6 +88,25 @@ def _is_hidden(path: Path) -> bool:
 
 def is_check(item: pytest.Item) -> bool:
     return Path(str(item.path)).resolve().is_relative_to(CHECKS_DIR)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """A property check whose planned examples all pass is done (see `grader.replay`); any other
+    check, and one with a failing example, is run as usual (by Hypothesis, which then shrinks)."""
+    from grader import replay
+
+    config = pyfuncitem.config
+    test = pyfuncitem.obj
+    if (
+        not config.getoption("submission")
+        or config.getoption("no_example_plans")
+        or not is_check(pyfuncitem)
+        or not replay.is_property(test)
+    ):
+        return None
+    fixtures = {name: pyfuncitem.funcargs[name] for name in inspect.signature(test).parameters}
+    return True if replay.passes(test, fixtures) else None
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -90,7 +90,7 @@ class SubmissionProcess:
 
     def close(self) -> None:
         with self._lock:
-            self._end(grace=0.05)
+            self._end(grace=0.0, wait=False)
 
     # What the checks use
 
@@ -329,7 +329,7 @@ class SubmissionProcess:
                 raise HarnessError(f"{what} failed: {error}") from None
         return True
 
-    def _end(self, grace: float) -> ExitStatus | None:
+    def _end(self, grace: float, *, wait: bool = True) -> ExitStatus | None:
         """Stop the child (if any); the next request starts a fresh one."""
         status = None
         if self._channel is not None:
@@ -337,7 +337,7 @@ class SubmissionProcess:
                 self._channel.sock.close()
             self._channel = None
         if self._pid is not None:
-            status = self.sandbox.stop(self._pid, grace=grace)
+            status = self.sandbox.stop(self._pid, grace=grace, wait=wait)
             self._pid = None
             self.restarts += 1
         self._handles.clear()

@@ -28,6 +28,16 @@ def images_and_kernels(draw: st.DrawFn, *, max_side: int = 8) -> tuple[torch.Ten
 
 
 @st.composite
+def images_kernels_and_positions(
+    draw: st.DrawFn, *, max_side: int = 8
+) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
+    """An image (h, w), a kernel (kh, kw) that fits inside it and a position (i, j) in the kernel."""
+    X, K = draw(images_and_kernels(max_side=max_side))
+    kh, kw = K.shape
+    return X, K, (draw(st.integers(0, kh - 1)), draw(st.integers(0, kw - 1)))
+
+
+@st.composite
 def multi_channel_inputs(
     draw: st.DrawFn, *, max_side: int = 6, max_channels: int = 3, out_channels: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:

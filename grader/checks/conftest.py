@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 from grader.plugin import SANDBOX, SCOREBOOK
 from grader.remote import StudentItem, SubmissionProcess
 from grader.sandbox import Sandbox
+from grader.seeding import seed_everything
 from grader.submission import Submission, load_submission
 
 try:
@@ -52,7 +52,7 @@ def process(
 
 @pytest.fixture(autouse=True)
 def _seed() -> None:
-    torch.manual_seed(0)
+    seed_everything(0)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,74 @@
+"""Example plans: the examples Hypothesis tries on a passing property check, drawn once per process.
+
+Grading runs Hypothesis derandomized and without a database, so the examples it tries on a check do
+not depend on the code under test until one of them fails: the engine draws them from a generator
+seeded by the check's digest. Every passing submission therefore sees the same examples, and drawing
+them (hundreds of array draws through the engine) costs the parent more time than running them. So
+the first time a process meets a property check, `plan` runs the engine once with a recorder in
+place of the check's body and the seed the check itself would get, and keeps the arguments it drew;
+`passes` then runs the body on copies of them, in order, under the same per-example seeding of
+`random` and NumPy that Hypothesis applies. When every example passes, that is Hypothesis's verdict.
+When one fails, the caller runs the check through Hypothesis itself, which tries the same examples,
+fails on the same one and shrinks it: a failing submission still gets Hypothesis's minimal example.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from hypothesis.internal.entropy import deterministic_PRNG
+from hypothesis.internal.reflection import function_digest
+
+Plan = list[dict[str, Any]]
+
+_PLANS: dict[int, tuple[Callable[..., Any], Plan]] = {}
+
+
+def is_property(test: Callable[..., Any]) -> bool:
+    """Whether `test` is a Hypothesis property test (wrapped by `@given`)."""
+    return bool(getattr(test, "is_hypothesis_test", False)) and hasattr(test, "hypothesis")
+
+
+def plan(test: Callable[..., Any]) -> Plan:
+    """The drawn arguments of every example Hypothesis tries on `test` when it passes, in order."""
+    known = _PLANS.get(id(test))
+    if known is not None and known[0] is test:
+        return known[1]
+    fixtures = list(inspect.signature(test).parameters)
+    drawn: Plan = []
+
+    def recorder(*args: Any, **kwargs: Any) -> None:
+        drawn.append({k: copy.deepcopy(v) for k, v in kwargs.items() if k not in fixtures})
+
+    handle: Any = test.hypothesis  # type: ignore[attr-defined]
+    original = handle.inner_test
+    test_any: Any = test
+    previous_seed = test_any._hypothesis_internal_use_seed
+    handle.inner_test = recorder
+    # The seed a derandomized run derives from the check's own body, not the recorder's.
+    test_any._hypothesis_internal_use_seed = int.from_bytes(function_digest(original), "big")
+    try:
+        test(**dict.fromkeys(fixtures))
+    finally:
+        handle.inner_test = original
+        test_any._hypothesis_internal_use_seed = previous_seed
+    _PLANS[id(test)] = (test, drawn)
+    return drawn
+
+
+def passes(test: Callable[..., Any], fixtures: dict[str, Any]) -> bool:
+    """Run `test`'s body on every planned example; False at the first one that raises."""
+    body = test.hypothesis.inner_test  # type: ignore[attr-defined]
+    for example in plan(test):
+        try:
+            with deterministic_PRNG():
+                body(**fixtures, **copy.deepcopy(example))
+        except Exception:
+            return False
+    return True
+
+
+__all__ = ["Plan", "is_property", "passes", "plan"]

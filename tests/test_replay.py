@@ -1,0 +1,98 @@
+"""Example plans (`grader.replay`) change how fast a property check runs, never what it checks.
+
+The evidence is end to end: grading with plans sends the submission's process exactly the requests
+(same operations, same arguments, same tensors) that grading through Hypothesis's engine sends, and
+gives the same verdicts and messages, for a correct notebook and for notebooks with mistakes.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from grader import replay
+from grader.grading import grade
+from grader.remote import SubmissionProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+STUDENTS = ROOT / "submissions" / "students"
+
+
+def _fingerprint(value):
+    if isinstance(value, torch.Tensor):
+        data = value.detach().contiguous().numpy().tobytes()
+        return f"tensor{tuple(value.shape)}:{hashlib.sha256(data).hexdigest()[:16]}"
+    if isinstance(value, list | tuple):
+        return [_fingerprint(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _fingerprint(v) for k, v in value.items()}
+    return repr(value)
+
+
+def _graded_with_requests(path, sandbox, monkeypatch, *extra):
+    sent: list[str] = []
+    original = SubmissionProcess._exchange
+
+    def logging_exchange(self, op, args, **kwargs):
+        sent.append(json.dumps([op, _fingerprint(args), kwargs.get("seed")], default=str))
+        return original(self, op, args, **kwargs)
+
+    monkeypatch.setattr(SubmissionProcess, "_exchange", logging_exchange)
+    book = grade(path, sandbox=sandbox, extra_args=extra)
+    monkeypatch.undo()
+    verdicts = [(r.check_id, r.outcome, r.points, r.message) for r in book.results]
+    return sent, verdicts
+
+
+@pytest.mark.parametrize(
+    "path",
+    [ROOT / "submissions" / "solved.ipynb", STUDENTS / "bob_kernel_flipped.ipynb"],
+    ids=lambda p: p.stem,
+)
+def test_plans_send_the_same_requests_and_give_the_same_verdicts(path, sandbox, monkeypatch):
+    engine_requests, engine_verdicts = _graded_with_requests(
+        path, sandbox, monkeypatch, "--no-example-plans"
+    )
+    planned_requests, planned_verdicts = _graded_with_requests(path, sandbox, monkeypatch)
+
+    assert planned_verdicts == engine_verdicts
+    if path.stem == "solved":
+        assert planned_requests == engine_requests
+        assert len(engine_requests) > 200  # the property checks did call the student's code
+    else:  # a failing example is run again by Hypothesis: the plan's requests come first
+        assert set(engine_requests) <= set(planned_requests)
+        failed = [v for v in planned_verdicts if v[1] == "failed"]
+        assert failed
+        assert all("Falsifying example" in v[3] or "called with" in v[3] for v in failed)
+
+
+@given(x=st.integers(0, 1000), y=st.lists(st.integers(), max_size=3))
+def _property(fixture, x, y):
+    fixture.append((x, y))
+
+
+def test_a_plan_is_what_the_engine_draws_for_a_passing_test():
+    seen: list = []
+    _property(seen)  # the engine, running the body
+
+    assert replay.plan(_property) == [{"x": x, "y": y} for x, y in seen]
+    assert replay.plan(_property) is replay.plan(_property)  # drawn once per process
+
+
+def test_a_failing_example_stops_the_replay():
+    calls: list = []
+
+    @given(x=st.integers(0, 10))
+    def check(fixture, x):
+        calls.append(x)
+        assert x < 3
+
+    planned = [example["x"] for example in replay.plan(check)]
+
+    assert replay.passes(check, {"fixture": None}) is False
+    assert calls == planned[: planned.index(next(x for x in planned if x >= 3)) + 1]
+    assert replay.passes(_property, {"fixture": []}) is True
