@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from grader import __version__
+from grader.affinity import claim_core
 from grader.collect import Entry, collect
 from grader.errors import GraderError
 from grader.scoring import CheckResult, ScoreBook, by_item, total
@@ -290,7 +291,9 @@ def _grade_all(pending: list[Entry], out: Path, jobs: int, select: tuple[str, ..
         for entry in pending:
             yield entry, grade_entry(entry, out, select)
         return
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=get_context("spawn"), initializer=claim_core
+    ) as pool:
         futures: dict[Future[str], Entry] = {
             pool.submit(grade_entry, e, out, select): e for e in pending
         }
@@ -307,16 +310,19 @@ _SANDBOX: Any = None
 def grade_entry(entry: Entry, out: Path, select: tuple[str, ...] = ()) -> str:
     """Grade one submission into out/<student>/ (results.json last, so it marks the work done)."""
     global _SANDBOX
-    from grader.grading import grade
+    from grader.grading import grade, settle
     from grader.sandbox import Sandbox
 
-    if _SANDBOX is None:
+    first = _SANDBOX is None
+    if first:
         _SANDBOX = Sandbox()
         _SANDBOX.start()
     with tempfile.TemporaryDirectory(prefix="hw2-entry-") as scratch:
         path = Path(scratch) / Path(entry.name).name
         path.write_bytes(read_or_empty(entry))
         book = grade(path, sandbox=_SANDBOX, extra_args=select)
+    if first:
+        settle()
     return write_submission_reports(out, entry, book)
 
 

@@ -76,19 +76,24 @@ def check_tensor(
     `shape_hint` is the hint for a wrong shape when `hint` finds none.
     """
     tensor: torch.Tensor = expect_tensor(got, what)
-    diagnosis = hint(tensor) if callable(hint) else hint
+
+    def diagnosis() -> str | None:  # only for a wrong result: diagnosing computes every mistake
+        return hint(tensor) if callable(hint) else hint
+
     if tuple(tensor.shape) != tuple(expected.shape):
         fail(
             what,
             "wrong output shape",
             describe_inputs(inputs),
             f"expected shape {tuple(expected.shape)}, got {tuple(tensor.shape)}",
-            diagnosis or shape_hint,
+            diagnosis() or shape_hint,
         )
     actual = tensor.detach().to(torch.float64)
     target = expected.detach().to(torch.float64)
     if not torch.allclose(actual, target, atol=atol, rtol=rtol, equal_nan=False):
-        fail(what, "wrong values", describe_inputs(inputs), _difference(target, actual), diagnosis)
+        fail(
+            what, "wrong values", describe_inputs(inputs), _difference(target, actual), diagnosis()
+        )
     return tensor
 
 

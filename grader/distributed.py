@@ -36,22 +36,29 @@ class _Grader:
     """A Ray actor: one warm sandbox, grading one (part of a) submission at a time."""
 
     def __init__(self) -> None:
+        from grader.affinity import claim_core
         from grader.sandbox import Sandbox
+
+        claim_core()  # before the sandbox starts, so that its children share the core
 
         self.sandbox = Sandbox()
         self.sandbox.start()
+        self.graded = 0
 
     def grade(self, name: str, data: bytes, select: tuple[str, ...]) -> dict[str, Any]:
         import tempfile
         from dataclasses import asdict
         from pathlib import Path
 
-        from grader.grading import grade
+        from grader.grading import grade, settle
 
         with tempfile.TemporaryDirectory(prefix="hw2-ray-") as scratch:
             path = Path(scratch) / Path(name).name
             path.write_bytes(data)
             book = grade(path, sandbox=self.sandbox, extra_args=select)
+        self.graded += 1
+        if self.graded == 1:
+            settle()
         return {"isolation": book.isolation, "results": [asdict(result) for result in book.results]}
 
 

@@ -8,6 +8,7 @@ submissions. The CLI and the tests call this; `pytest grader --submission PATH` 
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import os
 from pathlib import Path
@@ -64,6 +65,8 @@ def grade(
         "no:unraisableexception",
         "-p",
         "no:threadexception",
+        "-p",
+        "no:logging",  # checks log nothing; capturing it costs a handler swap per phase
         *(["-q", "--no-header", "--tb=no", "-o", "console_output_style=classic"] if quiet else []),
         *([f"--grade-report={report_dir}"] if report_dir is not None else []),
         *extra_args,
@@ -83,3 +86,11 @@ def grade(
 
         raise HarnessError(f"grading {path} stopped with {code!r}:\n{output.getvalue()[-3000:]}")
     return context.book
+
+
+def settle() -> None:
+    """For a process that grades many submissions, once the first is graded: collect garbage once
+    and freeze what survives (torch, the checks, the example plans) out of the collector's sight, so
+    later collections scan only the objects of the submission at hand (0.1-0.3 s each otherwise)."""
+    gc.collect()
+    gc.freeze()

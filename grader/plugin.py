@@ -9,7 +9,6 @@ session when `--grade-report DIR` is given. Torch is never imported here; the ch
 
 from __future__ import annotations
 
-import inspect
 import traceback
 from pathlib import Path
 from typing import Any
@@ -86,8 +85,14 @@ def _is_hidden(path: Path) -> bool:
     return path.resolve().is_relative_to(CHECKS_DIR / "hidden")
 
 
+IS_CHECK = pytest.StashKey[bool]()
+
+
 def is_check(item: pytest.Item) -> bool:
-    return Path(str(item.path)).resolve().is_relative_to(CHECKS_DIR)
+    """Whether `item` is one of the homework's checks (not one of the grader's own tests)."""
+    if IS_CHECK not in item.stash:
+        item.stash[IS_CHECK] = Path(str(item.path)).resolve().is_relative_to(CHECKS_DIR)
+    return item.stash[IS_CHECK]
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -105,7 +110,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         or not replay.is_property(test)
     ):
         return None
-    fixtures = {name: pyfuncitem.funcargs[name] for name in inspect.signature(test).parameters}
+    fixtures = {name: pyfuncitem.funcargs[name] for name in replay.fixture_names(test)}
     return True if replay.passes(test, fixtures) else None
 
 

@@ -14,7 +14,7 @@ import contextlib
 import itertools
 import threading
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from grader.errors import (
     DefinitionFailed,
@@ -60,10 +60,10 @@ class SubmissionProcess:
         submission: Submission,
         limits: Limits | None = None,
         *,
-        substitute_for: str | None = None,
+        substitute_for: tuple[str, ...] | None = None,
     ) -> None:
-        """`substitute_for=item` gives `item`'s child the known-good versions of the items it builds
-        on (see `grader.substitutes`), so that their mistakes do not cost `item` too."""
+        """`substitute_for=items` gives the child of these items the known-good versions of the items
+        they build on (see `grader.substitutes`), so that their mistakes do not cost `items` too."""
         self.sandbox = sandbox
         self.submission = submission
         self.limits = limits or sandbox.limits
@@ -234,21 +234,31 @@ class SubmissionProcess:
         return value
 
     def _exchange(self, op: str, args: list[Any], *, what: str, timeout: float, seed: int) -> Any:
+        request_id = self._send(op, args, what=what, seed=seed)
+        return self._answer(op, request_id, what=what, timeout=timeout)
+
+    def _send(self, op: str, args: list[Any], *, what: str, seed: int) -> int:
         assert self._channel is not None
         request_id = next(self._ids)
         tensors: dict[str, Any] = {}
         header = {"id": request_id, "op": op, "args": encode(args, tensors), "seed": seed}
         try:
             self._channel.send(header, tensors)
+        except OSError as error:
+            self._broken(what, error)
+        return request_id
+
+    def _answer(self, op: str, request_id: int, *, what: str, timeout: float) -> Any:
+        """The child's next answer (to request `request_id`), within `timeout` seconds."""
+        assert self._channel is not None
+        try:
             self._channel.sock.settimeout(timeout)
             response, blob = self._channel.receive()
         except TimeoutError:
             self._end(grace=0.0)
             raise SubmissionTimedOut(what, timeout) from None
         except (ProtocolError, OSError) as error:
-            status = self._end(grace=0.5)
-            how = status.describe() if status else f"the channel broke ({error})"
-            raise SubmissionExited(what, how) from None
+            self._broken(what, error)
         if response.get("id") != request_id:
             self._end(grace=0.0)
             raise SubmissionExited(what, "it sent an answer to a question the grader did not ask")
@@ -274,6 +284,11 @@ class SubmissionProcess:
                 what, f"it sent an answer the grader cannot read ({error})"
             ) from None
 
+    def _broken(self, what: str, error: Exception) -> NoReturn:
+        status = self._end(grace=0.5)
+        how = status.describe() if status else f"the channel broke ({error})"
+        raise SubmissionExited(what, how) from None
+
     # The child's life
 
     def _ensure_started(self) -> None:
@@ -288,22 +303,27 @@ class SubmissionProcess:
                 return
 
     def _load(self) -> bool:
-        """Run the program's statements; False when the child had to be restarted (start over)."""
-        for index, statement in enumerate(self.submission.program.statements):
-            if index in self._skip:
-                continue
-            fields = {
-                **asdict(statement),
-                "names": list(statement.names),
-                "decorators": list(statement.decorators),
-            }
+        """Run the program's statements; False when the child had to be restarted (start over).
+
+        One `load` request carries them all; the child answers once per statement, so each
+        statement still has its own time limit and its own error, without a round trip each."""
+        pending = [
+            (index, statement)
+            for index, statement in enumerate(self.submission.program.statements)
+            if index not in self._skip
+        ]
+        fields = [
+            {**asdict(s), "names": list(s.names), "decorators": list(s.decorators)}
+            for _, s in pending
+        ]
+        request_id = self._send("load", [fields], what="loading the program", seed=0)
+        for index, statement in pending:
             try:
-                self._exchange(
-                    "exec",
-                    [fields],
+                self._answer(
+                    "load",
+                    request_id,
                     what=f"cell {statement.cell}",
                     timeout=self.limits.statement_seconds,
-                    seed=0,
                 )
             except SubmissionCrashed as error:
                 self.statement_errors[index] = f"raised {error.error_type}: {error.error_message}"
@@ -320,7 +340,7 @@ class SubmissionProcess:
             try:
                 self._exchange(
                     "substitute",
-                    [self.substitute_for],
+                    [list(self.substitute_for)],
                     what=what,
                     timeout=self.limits.statement_seconds,
                     seed=0,

@@ -15,6 +15,7 @@ fails on the same one and shrinks it: a failing submission still gets Hypothesis
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -32,12 +33,18 @@ def is_property(test: Callable[..., Any]) -> bool:
     return bool(getattr(test, "is_hypothesis_test", False)) and hasattr(test, "hypothesis")
 
 
+@functools.cache
+def fixture_names(test: Callable[..., Any]) -> tuple[str, ...]:
+    """The arguments pytest passes to a property check (Hypothesis draws the others)."""
+    return tuple(inspect.signature(test).parameters)
+
+
 def plan(test: Callable[..., Any]) -> Plan:
     """The drawn arguments of every example Hypothesis tries on `test` when it passes, in order."""
     known = _PLANS.get(id(test))
     if known is not None and known[0] is test:
         return known[1]
-    fixtures = list(inspect.signature(test).parameters)
+    fixtures = fixture_names(test)
     drawn: Plan = []
 
     def recorder(*args: Any, **kwargs: Any) -> None:
@@ -71,4 +78,4 @@ def passes(test: Callable[..., Any], fixtures: dict[str, Any]) -> bool:
     return True
 
 
-__all__ = ["Plan", "is_property", "passes", "plan"]
+__all__ = ["Plan", "fixture_names", "is_property", "passes", "plan"]

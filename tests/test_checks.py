@@ -146,3 +146,16 @@ def test_warnings_and_stderr_output_cost_nothing(graded, tmp_path: Path) -> None
     book = graded(path)
 
     assert total(book.results).points == 100
+
+
+def test_items_that_build_on_others_share_children_without_replacing_themselves() -> None:
+    from grader.substitutes import SUBSTITUTIONS, children
+
+    groups = children()
+
+    assert sorted(item for group in groups for item in group) == sorted(SUBSTITUTIONS)
+    assert len(groups) == 2  # two children per submission for the six items that build on others
+    for group in groups:
+        stand_ins = {target for item in group for target in SUBSTITUTIONS[item]}
+        replaced_owners = {target.partition(".")[0] for target in stand_ins}
+        assert not replaced_owners & set(group), group

@@ -17,9 +17,11 @@ from grader.seeding import seed_everything
 from grader.submission import Submission, load_submission
 
 try:
-    from grader.substitutes import SUBSTITUTIONS
+    from grader.substitutes import children
+
+    CHILDREN = {item: group for group in children() for item in group}
 except ImportError:  # the student kit ships without the stand-ins
-    SUBSTITUTIONS = {}
+    CHILDREN = {}
 
 
 @pytest.fixture(scope="session")
@@ -56,9 +58,11 @@ def _seed() -> None:
 
 
 @pytest.fixture(scope="session")
-def item_processes(request: pytest.FixtureRequest) -> Iterator[dict[str, SubmissionProcess]]:
+def item_processes(
+    request: pytest.FixtureRequest,
+) -> Iterator[dict[tuple[str, ...], SubmissionProcess]]:
     """Children of their own for the items that build on other items (see grader.substitutes)."""
-    processes: dict[str, SubmissionProcess] = {}
+    processes: dict[tuple[str, ...], SubmissionProcess] = {}
     yield processes
     for running in processes.values():
         running.close()
@@ -70,10 +74,11 @@ def _item(name: str):
     def fixture(
         process: SubmissionProcess, item_processes, sandbox: Sandbox, submission: Submission
     ) -> StudentItem:
-        if name in SUBSTITUTIONS:
-            if name not in item_processes:
-                item_processes[name] = SubmissionProcess(sandbox, submission, substitute_for=name)
-            return StudentItem(item_processes[name], name)
+        group = CHILDREN.get(name)
+        if group is not None:
+            if group not in item_processes:
+                item_processes[group] = SubmissionProcess(sandbox, submission, substitute_for=group)
+            return StudentItem(item_processes[group], name)
         return StudentItem(process, name)
 
     fixture.__doc__ = f"The student's `{name}`, called in the sandbox."
