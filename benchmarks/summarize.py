@@ -46,7 +46,10 @@ def table(rows: list[dict], machine: str) -> str:
     for row in rows:
         extra = ""
         if "student_seconds" in row:
-            extra = f" (student code {row['student_seconds']:.2f} s)"
+            extra = f" (student code {row['student_seconds']:.2f} s"
+            if "harness_seconds" in row:
+                extra += f", harness {seconds(row['harness_seconds'])}"
+            extra += ")"
         if "notebooks_per_minute" in row:
             extra = (
                 f" ({row['notebooks']} notebooks: {row['notebooks_per_minute']}/min, "
@@ -56,6 +59,10 @@ def table(rows: list[dict], machine: str) -> str:
             f"| `{row['name']}`{extra} | {seconds(row['median_s'])} | {seconds(row['min_s'])} | "
             f"{seconds(row['max_s'])} | {row['rounds']} |"
         )
+    batches = {row["name"]: row["median_s"] for row in rows if "notebooks_per_minute" in row}
+    one, two = batches.get("test_batch_of_notebooks[1]"), batches.get("test_batch_of_notebooks[2]")
+    if one and two:
+        lines += ["", f"Two workers grade the batch {one / two:.2f}x as fast as one."]
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.grading import grade
+from grader.grading import grade, settle
 from grader.sandbox import Sandbox
 from grader.scoring import total
 
@@ -19,7 +19,10 @@ SOLVED = Path(__file__).resolve().parent.parent / "submissions" / "solved.ipynb"
 @pytest.fixture(scope="module")
 def sandbox():
     with Sandbox() as box:
-        grade(SOLVED, sandbox=box)  # warm: imports the checks once per process
+        grade(
+            SOLVED, sandbox=box
+        )  # warm: imports the checks and draws the examples, once per process
+        settle()  # as a batch worker does after its first submission
         yield box
 
 

@@ -6,6 +6,7 @@ from torch.nn import functional as F
 
 from grader import mistakes, strategies
 from grader.compare import check_tensor
+from grader.expected import remember
 from grader.remote import expect_tensor
 
 X3 = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
@@ -14,6 +15,7 @@ K_2CH = torch.tensor([[[0.0, 1.0], [2.0, 3.0]], [[1.0, 2.0], [3.0, 4.0]]])
 K_3OUT = torch.stack((K_2CH, K_2CH + 1, K_2CH + 2), 0)
 
 
+@remember
 def conv(X, K):
     """(c_i, h, w) by (c_o, c_i, kh, kw) -> (c_o, h', w'), as torch computes it."""
     return F.conv2d(X.double()[None], K.double())[0]

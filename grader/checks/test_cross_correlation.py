@@ -9,6 +9,7 @@ from torch.nn import functional as F
 from grader import mistakes, strategies
 from grader.compare import check_equal, check_tensor, describe_inputs, fail
 from grader.errors import SubmissionCrashed, SubmissionError
+from grader.expected import remember
 from grader.protocol import Layer
 from grader.remote import expect_tensor
 
@@ -23,6 +24,7 @@ def edges() -> torch.Tensor:
     return X
 
 
+@remember
 def reference_corr2d(X, K):
     return F.conv2d(X.double()[None, None], K.double()[None, None])[0, 0]
 

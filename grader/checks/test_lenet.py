@@ -17,6 +17,7 @@ from grader.checks.models import (
     top_layers,
 )
 from grader.compare import check_equal, check_tensor, fail
+from grader.expected import remember
 from grader.protocol import Layer
 
 LENET_TYPES = ["Conv2d", "Sigmoid", "AvgPool2d", "Conv2d", "Sigmoid", "AvgPool2d", "Flatten",
@@ -152,6 +153,7 @@ def test_lenet_takes_lr_and_num_classes(LeNet, process):
     )
 
 
+@remember
 def lenet_forward(state, X):
     """LeNet's forward pass, written with torch.nn.functional, for the given weights (in order)."""
     w = list(state.values())

@@ -8,11 +8,13 @@ from torch.nn import functional as F
 
 from grader import mistakes, strategies
 from grader.compare import check_tensor
+from grader.expected import remember
 from grader.remote import expect_tensor
 
 X3 = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
 
 
+@remember
 def pool(X, size, mode):
     function = F.max_pool2d if mode == "max" else F.avg_pool2d
     return function(X.double()[None, None], tuple(size), stride=1)[0, 0]

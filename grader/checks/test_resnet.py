@@ -13,6 +13,7 @@ from grader.checks.models import (
 )
 from grader.compare import check_equal, check_tensor, fail
 from grader.errors import SubmissionCrashed
+from grader.expected import remember
 
 RESNET18_SHAPES = [
     (1, 64, 24, 24),
@@ -75,6 +76,7 @@ def test_residual_with_a_1x1_convolution_and_stride_2_halves_and_projects(Residu
         )
 
 
+@remember
 def residual_forward(state, X, train, project, stride):
     """The book's residual block, written with torch.nn.functional, for the given weights."""
 
