@@ -49,6 +49,9 @@ def table(rows: list[dict], machine: str) -> str:
             extra = f" (student code {row['student_seconds']:.2f} s"
             if "harness_seconds" in row:
                 extra += f", harness {seconds(row['harness_seconds'])}"
+            if "harness_seconds_min" in row:
+                low, high = row["harness_seconds_min"], row["harness_seconds_max"]
+                extra += f" [{seconds(low)} to {seconds(high)}]"
             extra += ")"
         if "notebooks_per_minute" in row:
             extra = (

@@ -1,9 +1,13 @@
 """Grading one correct notebook with every check (public and hidden, smoke runs included), with a warm
 sandbox: the time a submission costs in a batch. Run with `pytest benchmarks` or `tox -e bench`.
 
-The per-item breakdown is printed at the end (`-s` shows it).
+The harness time of a round is its wall-clock time less the time its children reported spending in
+student code; the median, min and max over the rounds go to the results. The per-item breakdown is
+printed at the end (`-s` shows it).
 """
 
+import statistics
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -27,12 +31,23 @@ def sandbox():
 
 
 def test_grade_one_correct_notebook(benchmark, sandbox) -> None:
-    book = benchmark.pedantic(grade, args=(SOLVED,), kwargs={"sandbox": sandbox}, rounds=5)
+    rounds: list[tuple[float, float]] = []  # (wall, student) per round
+
+    def graded():
+        started = time.perf_counter()
+        book = grade(SOLVED, sandbox=sandbox)
+        rounds.append((time.perf_counter() - started, book.student_seconds))
+        return book
+
+    book = benchmark.pedantic(graded, rounds=7)
 
     assert total(book.results).points == 100
-    wall = benchmark.stats.stats.median
-    benchmark.extra_info["student_seconds"] = round(book.student_seconds, 3)
-    benchmark.extra_info["harness_seconds"] = round(wall - book.student_seconds, 3)
+    benchmark.extra_info["student_seconds"] = round(statistics.median(s for _, s in rounds), 3)
+    benchmark.extra_info["harness_seconds"] = round(
+        statistics.median(wall - student for wall, student in rounds), 3
+    )
+    benchmark.extra_info["harness_seconds_min"] = round(min(w - s for w, s in rounds), 3)
+    benchmark.extra_info["harness_seconds_max"] = round(max(w - s for w, s in rounds), 3)
     per_item: dict[str, float] = defaultdict(float)
     for result in book.results:
         per_item[result.item] += result.seconds

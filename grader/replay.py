@@ -67,9 +67,14 @@ def plan(test: Callable[..., Any]) -> Plan:
 
 
 def passes(test: Callable[..., Any], fixtures: dict[str, Any]) -> bool:
-    """Run `test`'s body on every planned example; False at the first one that raises."""
+    """Run `test`'s body on every planned example; False at the first one that raises, and when
+    the examples could not be drawn (Hypothesis, run next, then reports whatever went wrong)."""
     body = test.hypothesis.inner_test  # type: ignore[attr-defined]
-    for example in plan(test):
+    try:
+        examples = plan(test)
+    except Exception:
+        return False
+    for example in examples:
         try:
             with deterministic_PRNG():
                 body(**fixtures, **copy.deepcopy(example))

@@ -96,3 +96,11 @@ def test_a_failing_example_stops_the_replay():
     assert replay.passes(check, {"fixture": None}) is False
     assert calls == planned[: planned.index(next(x for x in planned if x >= 3)) + 1]
     assert replay.passes(_property, {"fixture": []}) is True
+
+
+def test_examples_that_cannot_be_drawn_leave_the_check_to_hypothesis():
+    @given(x=st.integers(0, 10).filter(lambda x: False))
+    def check(fixture, x):
+        raise AssertionError("never reached")
+
+    assert replay.passes(check, {"fixture": None}) is False
