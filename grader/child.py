@@ -154,16 +154,30 @@ def _protected_namespaces() -> list[Any]:
     ]
 
 
+_PREPARED: list[Restorer] = []
+
+
+def prepare() -> Restorer:
+    """Install our d2l, turn on deterministic algorithms and snapshot the protected namespaces.
+
+    The warm template calls this once before it forks (it runs no student code, so the snapshot is
+    the pristine state): each child then starts with it in hand instead of copying about 3,000
+    attributes itself (5 ms a child)."""
+    if not _PREPARED:
+        import torch
+
+        import grader.d2l
+
+        grader.d2l.install()
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        _PREPARED.append(Restorer(*_protected_namespaces()))
+    return _PREPARED[0]
+
+
 def serve(channel: Channel) -> None:
     """Answer requests until the parent closes the channel."""
-    import torch
-
-    import grader.d2l
-
-    grader.d2l.install()
-    torch.use_deterministic_algorithms(True, warn_only=True)
     state = ChildState()
-    restorer = Restorer(*_protected_namespaces())
+    restorer = prepare()
     while True:
         try:
             request, tensors = channel.receive()
