@@ -18,7 +18,7 @@ import time
 import traceback
 from typing import Any
 
-from grader import probes
+from grader import dictversion, probes
 from grader.execution import execute_statement, find_item
 from grader.extract import Statement
 from grader.protocol import Channel, ChannelClosed, Handle, Layer, ProtocolError, decode, encode
@@ -93,29 +93,48 @@ class Restorer:
             (vars(target), tuple(saved), tuple(saved.values()), len(saved))
             for target, saved in self.saved
         ]
+        # Where dict versions can be read, a namespace whose version has not moved since the
+        # last look needs no scan (see grader.dictversion).
+        self._versions = dictversion.watch([vars(target) for target in targets])
+        self._seen = [self._versions.read(i) for i in range(len(targets))] if self._versions else []
 
     def restore(self) -> None:
-        for (target, saved), fast in zip(self.saved, self._fast, strict=True):
-            if not self._changed(target, *fast):
+        versions = self._versions
+        for index, ((target, saved), fast) in enumerate(zip(self.saved, self._fast, strict=True)):
+            if versions is not None and versions.read(index) == self._seen[index]:
                 continue
-            current = vars(target)
-            # Names added to a class may override inherited behaviour; names added to a module
-            # (such as submodules imported lazily) are left alone.
-            added = [n for n in current if n not in saved] if isinstance(target, type) else []
-            for name in added:
+            if self._changed(target, *fast):
+                self._put_back(target, saved)
+            if versions is not None:
+                self._seen[index] = versions.read(index)
+
+    @staticmethod
+    def _put_back(target: Any, saved: dict[str, Any]) -> None:
+        current = vars(target)
+        # Names added to a class may override inherited behaviour; names added to a module
+        # (such as submodules imported lazily) are left alone.
+        added = [n for n in current if n not in saved] if isinstance(target, type) else []
+        for name in added:
+            with contextlib.suppress(AttributeError, TypeError):
+                delattr(target, name)
+        for name, value in saved.items():
+            if current.get(name, _MISSING) is not value:
                 with contextlib.suppress(AttributeError, TypeError):
-                    delattr(target, name)
-            for name, value in saved.items():
-                if current.get(name, _MISSING) is not value:
-                    with contextlib.suppress(AttributeError, TypeError):
-                        setattr(target, name, value)
+                    setattr(target, name, value)
 
     @staticmethod
     def _changed(
         target: Any, current: Any, names: tuple[str, ...], values: tuple[Any, ...], size: int
     ) -> bool:
         """Whether anything saved was replaced or removed (or, on a class, added): a C-speed scan."""
-        if isinstance(target, type) and len(current) != size:
+        if len(current) == size:
+            # Nothing added or removed (the usual case): unchanged exactly when the same keys hold
+            # the same values in the same order, which two passes over the dict tell without a
+            # lookup per name (a removal and an addition would move or replace a key).
+            return any(map(operator.is_not, values, current.values())) or any(
+                map(operator.is_not, names, current)
+            )
+        if isinstance(target, type):
             return True
         now = map(current.get, names, itertools.repeat(_MISSING))
         return any(map(operator.is_not, values, now))
@@ -130,12 +149,11 @@ def _protected_namespaces() -> list[Any]:
     import socket
 
     import numpy
-    import safetensors.torch
     import torch
     import torch.nn.functional
     import torch.testing
 
-    from grader import protocol
+    from grader import protocol, tensorfile
 
     return [
         builtins,
@@ -143,13 +161,13 @@ def _protected_namespaces() -> list[Any]:
         socket,
         socket.socket,
         numpy,
-        safetensors.torch,
         torch,
         torch.Tensor,
         torch.nn.Module,
         torch.nn.functional,
         torch.testing,
         protocol,
+        tensorfile,
         sys.modules[__name__],
     ]
 
@@ -217,8 +235,8 @@ def _answer(
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
                 value = _dispatch(state, op, args)
         finally:
-            restorer.restore()
             response["seconds"] = time.perf_counter() - started
+            restorer.restore()
         response.update(ok=True, value=encode(value, out, state.handle))
     except BaseException as error:
         restorer.restore()

@@ -11,7 +11,7 @@ socket (SOCK_SEQPACKET, JSON messages) it answers:
 * `stop` with a pid and a grace period: wait up to the grace for the child to exit, else kill its
   process group; when SWEEP is 1 (the template has its own PID namespace), also kill every process
   that escaped into a new process group. Reply: how the child ended. With `"wait": false` (the
-  parent is done with the child and needs no status) it kills and answers at once; the child is
+  parent is done with the child and needs no status) it kills and sends no reply; the child is
   reaped on a later request.
 
 When the parent goes away the template kills its children and exits.
@@ -59,12 +59,14 @@ def main(argv: list[str]) -> None:
             os.close(fds[0])
             children.add(pid)
             reply: dict[str, Any] = {"pid": pid}
+        elif request.get("op") == "stop" and not request.get("wait", True):
+            pid = int(request["pid"])
+            _release(pid, children, sweep)
+            children.discard(pid)
+            continue  # the parent does not wait for an answer
         elif request.get("op") == "stop":
             pid = int(request["pid"])
-            if request.get("wait", True):
-                reply = {"status": _stop(pid, float(request.get("grace", 0)), children, sweep)}
-            else:
-                reply = {"status": _release(pid, children, sweep)}
+            reply = {"status": _stop(pid, float(request.get("grace", 0)), children, sweep)}
             children.discard(pid)
         else:
             for fd in fds:
@@ -78,11 +80,11 @@ def main(argv: list[str]) -> None:
 def _warm_up() -> dict[str, str]:
     """Import what every child needs, so that a fork costs milliseconds, not an `import torch`."""
     import numpy
-    import safetensors.torch  # noqa: F401
     import torch
 
     import grader.child
     import grader.d2l.torch
+    import grader.tensorfile
 
     # Deterministic algorithms only set a flag, but import about 900 modules the first time; the
     # protected namespaces' snapshot is the same for every child: pay both once, here.
@@ -149,13 +151,12 @@ def _stop(pid: int, grace: float, children: set[int], sweep: bool) -> dict[str, 
     return status
 
 
-def _release(pid: int, children: set[int], sweep: bool) -> dict[str, Any]:
-    """Kill a child the parent is done with and answer at once; it is reaped on a later request."""
+def _release(pid: int, children: set[int], sweep: bool) -> None:
+    """Kill a child the parent is done with; it is reaped on a later request."""
     _kill_group(pid)
     if sweep:
         _sweep(spare={c for c in children if c != pid})
     _reap()
-    return {"signal": signal.SIGKILL, "by_grader": True}
 
 
 def _wait(pid: int, seconds: float) -> dict[str, Any]:

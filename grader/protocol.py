@@ -5,8 +5,8 @@ header (UTF-8 JSON), then the blob. Values are JSON scalars, lists, and single-k
 `{"$tuple": [...]}`, `{"$dict": [[key, value], ...]}`, `{"$tensor": "t0"}` (an entry of the blob),
 `{"$size": [...]}`, `{"$dtype": "float32"}`, `{"$handle": 3, "type": "LeNet"}` (an object that stays in
 the child), `{"$layer": {...}}` (a torch layer for the child to build) and `{"$object": {"type": ...}}`
-(anything else, described by its type only). Nothing is ever pickled: tensors are read with
-`safetensors.torch.load`, which builds plain tensors from raw bytes.
+(anything else, described by its type only). Nothing is ever pickled: the blob is in the safetensors
+format, read by `grader.tensorfile`, which builds plain tensors from raw bytes.
 
 Both sides use this module, and the parent treats every frame as hostile: sizes are capped before
 anything is read, and `decode` accepts only the forms above. Torch is imported lazily.
@@ -88,8 +88,13 @@ def encode(value: Any, tensors: dict[str, torch.Tensor], handles: Any = None) ->
     if isinstance(value, torch.dtype):
         return {"$dtype": str(value).removeprefix("torch.")}
     if type(value) in (torch.Tensor, torch.nn.Parameter) and value.layout == torch.strided:
+        from grader.tensorfile import packable
+
+        if not packable(value):
+            return {"$object": {"type": f"torch.Tensor of {value.dtype}", "tensor_subclass": False}}
         key = f"t{len(tensors)}"
-        tensors[key] = value.detach().cpu().clone().contiguous()
+        # No copy: the frame's bytes are taken when it is sent, before anything else runs.
+        tensors[key] = value.detach().cpu()
         return {"$tensor": key}
     if isinstance(value, torch.Tensor):  # a subclass or a sparse tensor: described, never sent
         return {"$object": {"type": _type_name(value), "tensor_subclass": True}}
@@ -178,9 +183,9 @@ class Channel:
     def send(self, header: dict[str, Any], tensors: dict[str, torch.Tensor] | None = None) -> None:
         blob = b""
         if tensors:
-            from safetensors.torch import save
+            from grader.tensorfile import pack
 
-            blob = save(tensors)
+            blob = pack(tensors)
         text = json.dumps(header, allow_nan=True).encode()
         self.sock.sendall(HEADER.pack(len(text), len(blob)) + text + blob)
 
@@ -196,21 +201,21 @@ class Channel:
             raise ProtocolError("header is not an object")
         tensors: dict[str, torch.Tensor] = {}
         if blob_len:
-            from safetensors import SafetensorError
-            from safetensors.torch import load
+            from grader.tensorfile import TensorFileError, unpack
 
             try:
-                tensors = load(self._read(blob_len))
-            except (SafetensorError, ValueError, RuntimeError) as error:
+                tensors = unpack(self._read(blob_len))
+            except (TensorFileError, RuntimeError) as error:
                 raise ProtocolError(f"malformed tensors: {error}") from None
         return header, tensors
 
-    def _read(self, n: int) -> bytes:
-        chunks = []
-        while n:
-            chunk = self.sock.recv(min(n, 2**20))
-            if not chunk:
+    def _read(self, n: int) -> bytearray:
+        buffer = bytearray(n)
+        view = memoryview(buffer)
+        done = 0
+        while done < n:
+            got = self.sock.recv_into(view[done:], min(n - done, 2**20))
+            if not got:
                 raise ChannelClosed("the channel was closed")
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b"".join(chunks)
+            done += got
+        return buffer

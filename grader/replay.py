@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -48,7 +49,7 @@ def plan(test: Callable[..., Any]) -> Plan:
     drawn: Plan = []
 
     def recorder(*args: Any, **kwargs: Any) -> None:
-        drawn.append({k: copy.deepcopy(v) for k, v in kwargs.items() if k not in fixtures})
+        drawn.append({k: fresh(v) for k, v in kwargs.items() if k not in fixtures})
 
     handle: Any = test.hypothesis  # type: ignore[attr-defined]
     original = handle.inner_test
@@ -74,13 +75,44 @@ def passes(test: Callable[..., Any], fixtures: dict[str, Any]) -> bool:
         examples = plan(test)
     except Exception:
         return False
-    for example in examples:
-        try:
-            with deterministic_PRNG():
-                body(**fixtures, **copy.deepcopy(example))
-        except Exception:
-            return False
+    with deterministic_PRNG():  # Hypothesis's seeding, and the states it puts back afterwards
+        for example in examples:
+            _reseed()
+            try:
+                body(**fixtures, **fresh(example))
+            except Exception:
+                return False
     return True
 
 
-__all__ = ["Plan", "fixture_names", "is_property", "passes", "plan"]
+_SEEDED = random.Random(0).getstate()
+
+
+def _reseed() -> None:
+    """Start an example as `deterministic_PRNG` starts each one: `random` and NumPy's global
+    generator seeded with 0 (cheaper than entering it per example: about 5 us instead of 95)."""
+    import numpy
+
+    random.setstate(_SEEDED)
+    numpy.random.seed(0)
+
+
+def fresh(value: Any) -> Any:
+    """A copy of an example's value that the check may change freely: what `copy.deepcopy` gives,
+    faster for the tensors, numbers and containers that strategies draw."""
+    if value is None or type(value) in (bool, int, float, complex, str, bytes):
+        return value
+    if type(value) is tuple:
+        return tuple(fresh(v) for v in value)
+    if type(value) is list:
+        return [fresh(v) for v in value]
+    if type(value) is dict:
+        return {k: fresh(v) for k, v in value.items()}
+    import torch
+
+    if type(value) is torch.Tensor and value.is_leaf and value.grad is None:
+        return value.detach().clone().requires_grad_(value.requires_grad)
+    return copy.deepcopy(value)
+
+
+__all__ = ["Plan", "fixture_names", "fresh", "is_property", "passes", "plan"]

@@ -135,14 +135,16 @@ class Sandbox:
     def stop(self, pid: int, grace: float = 0.0, *, wait: bool = True) -> ExitStatus:
         """End the child `pid` (after up to `grace` seconds for it to exit by itself).
 
-        `wait=False` kills it without waiting for it to exit (for a child that is no longer
-        needed): the status returned is then only "killed by the grader"."""
+        `wait=False` kills it without waiting for it to exit, or for the template's answer (for a
+        child that is no longer needed): the status returned is then only "killed by the grader"."""
         with self._lock:
             if self._control is None or self._process is None or self._process.poll() is not None:
                 return ExitStatus(signal=signal.SIGKILL, by_grader=True)
             self._control.send(
                 json.dumps({"op": "stop", "pid": pid, "grace": grace, "wait": wait}).encode()
             )
+            if not wait:  # the template answers a release with nothing
+                return ExitStatus(signal=signal.SIGKILL, by_grader=True)
             reply = self._receive(30.0)
         status = reply.get("status", {})
         return ExitStatus(

@@ -104,3 +104,39 @@ def test_examples_that_cannot_be_drawn_leave_the_check_to_hypothesis():
         raise AssertionError("never reached")
 
     assert replay.passes(check, {"fixture": None}) is False
+
+
+def test_each_replayed_example_sees_the_seeding_the_engine_gives_it():
+    import random
+
+    import numpy
+
+    @given(x=st.integers(0, 10))
+    def check(draws, x):
+        draws.append((x, random.random(), float(numpy.random.rand())))
+
+    engine: list = []
+    check(engine)
+    replayed: list = []
+
+    outer = random.getstate()
+    assert replay.passes(check, {"draws": replayed}) is True
+    assert random.getstate() == outer  # put back afterwards, as the engine does
+
+    assert replayed == engine
+    assert len({draw[1:] for draw in engine}) == 1  # every example starts from the same seed
+
+
+def test_examples_are_copied_so_that_a_check_can_change_them():
+    tensor = torch.arange(4.0)
+    example = {"case": (tensor, [1, 2.5]), "n": 3, "kernel": torch.ones(2, requires_grad=True)}
+
+    copied = replay.fresh(example)
+    copied["case"][0].add_(1)
+    copied["case"][1].append(0)
+
+    assert torch.equal(example["case"][0], torch.arange(4.0))
+    assert example["case"][1] == [1, 2.5]
+    assert copied["kernel"].requires_grad
+    assert copied["kernel"].is_leaf
+    assert copied["kernel"] is not example["kernel"]
