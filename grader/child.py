@@ -204,6 +204,9 @@ def serve(channel: Channel) -> None:
         if request.get("op") == "load":
             _load(state, request, channel, restorer)
             continue
+        if request.get("op") == "calls":
+            _calls(state, request, tensors, channel, restorer)
+            continue
         response, out_tensors = _answer(state, request, tensors, restorer)
         channel.send(response, out_tensors)
 
@@ -218,6 +221,30 @@ def _load(state: ChildState, request: dict[str, Any], channel: Channel, restorer
     for fields in statements:
         one = {"id": request.get("id"), "op": "exec", "args": [fields], "seed": 0}
         channel.send(*_answer(state, one, {}, restorer))
+
+
+def _calls(
+    state: ChildState,
+    request: dict[str, Any],
+    tensors: dict[str, Any],
+    channel: Channel,
+    restorer: Restorer,
+) -> None:
+    """Make several calls in order, answering each as its own `call` request would be answered
+    (same id), and stop after the first that fails: the parent asked for them in one frame."""
+    calls = request.get("args", [[]])[0]
+    if not isinstance(calls, list):
+        channel.send({"id": request.get("id"), "ok": False, "protocol_error": "calls needs a list"})
+        return
+    for fields in calls:
+        if not (isinstance(fields, list) and len(fields) == 2 and isinstance(fields[1], int)):
+            channel.send({"id": request.get("id"), "ok": False, "protocol_error": "bad call"})
+            return
+        one = {"id": request.get("id"), "op": "call", "args": fields[0], "seed": fields[1]}
+        response, out = _answer(state, one, tensors, restorer)
+        channel.send(response, out)
+        if not response.get("ok"):
+            return
 
 
 def _answer(

@@ -33,6 +33,17 @@ from grader.submission import Submission
 Recipe = tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class PlannedCall:
+    """One call of an item as `SubmissionProcess.call` takes it (see `call_many`)."""
+
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    seed: int
+    what: str
+    timeout: float | None
+
+
 @dataclass(eq=False)
 class Remote:
     """An object in the child (a function, class, model, ...), known to the parent by its type name."""
@@ -135,6 +146,39 @@ class SubmissionProcess:
         return self._new_value(
             ("call", target, args, kwargs, seed), what or f"{target.label}(...)", timeout
         )
+
+    def call_many(self, target: Remote, calls: list[PlannedCall]) -> list[Any]:
+        """Make `calls` of `target` in order, with one request: each call's outcome, in order, as
+        `call` would return it, or the `SubmissionError` it raises. That error is the last outcome:
+        the child makes no call after one that fails. Each call keeps its own time limit."""
+        if target.process is not self:
+            return target.process.call_many(target, calls)
+        outcomes: list[Any] = []
+        with self._lock:
+            try:
+                self._ensure_started()
+                handle = self._materialize(target)
+                specs = [[[handle, c.args, c.kwargs], c.seed] for c in calls]
+                request_id = self._send("calls", [specs], what=calls[0].what, seed=0)
+                for call in calls:
+                    value = self._answer(
+                        "call",
+                        request_id,
+                        what=call.what,
+                        timeout=call.timeout or self.limits.call_seconds,
+                    )
+                    if isinstance(value, Handle):
+                        recipe = ("call", target, call.args, call.kwargs, call.seed)
+                        remote = Remote(self, recipe, value.type, next(self._keys))
+                        self._handles[remote.key] = value
+                        value = remote
+                    outcomes.append(value)
+            except SubmissionError as error:
+                outcomes.append(error)
+            except BaseException:
+                self._end(grace=0.0)  # answers may be left unread: never reuse this channel
+                raise
+        return outcomes
 
     def method(
         self,
@@ -375,6 +419,8 @@ class StudentItem:
     def __init__(self, process: SubmissionProcess, name: str) -> None:
         self.process = process
         self.name = name
+        self.script: Any = None
+        """While a property check replays: its `grader.prefetch.Script`, which sees every call."""
         self._remote: Remote | None = None
         self._poison: SubmissionError | None = None
 
@@ -389,13 +435,26 @@ class StudentItem:
     ) -> Any:
         if self._poison is not None:
             raise self._poison
+        seed = int(kwargs.pop("seed", 0))
+        call = PlannedCall(args, kwargs, seed, what or f"{self.name}(...)", timeout)
         try:
+            if self.script is not None:
+                found, outcome = self.script.take(call)
+                if found and isinstance(outcome, SubmissionError):
+                    raise outcome
+                if found:
+                    return outcome
             return self.process.call(
-                self.remote, *args, what=what or f"{self.name}(...)", timeout=timeout, **kwargs
+                self.remote, *args, what=call.what, timeout=timeout, seed=seed, **kwargs
             )
         except (SubmissionTimedOut, SubmissionExited) as error:
             self._poison = error
             raise
+
+    @property
+    def poisoned(self) -> bool:
+        """Whether a call timed out or ended the process (later calls fail at once)."""
+        return self._poison is not None
 
 
 def expect_tensor(value: Any, what: str) -> Any:
@@ -423,4 +482,11 @@ def describe_value(value: Any) -> str:
     return f"{article} {type(value).__name__}"
 
 
-__all__ = ["Remote", "StudentItem", "SubmissionProcess", "describe_value", "expect_tensor"]
+__all__ = [
+    "PlannedCall",
+    "Remote",
+    "StudentItem",
+    "SubmissionProcess",
+    "describe_value",
+    "expect_tensor",
+]

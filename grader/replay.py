@@ -10,6 +10,7 @@ place of the check's body and the seed the check itself would get, and keeps the
 `random` and NumPy that Hypothesis applies. When every example passes, that is Hypothesis's verdict.
 When one fails, the caller runs the check through Hypothesis itself, which tries the same examples,
 fails on the same one and shrinks it: a failing submission still gets Hypothesis's minimal example.
+The student's calls a replay makes are made ahead in one request where `grader.prefetch` can.
 """
 
 from __future__ import annotations
@@ -75,13 +76,21 @@ def passes(test: Callable[..., Any], fixtures: dict[str, Any]) -> bool:
         examples = plan(test)
     except Exception:
         return False
-    with deterministic_PRNG():  # Hypothesis's seeding, and the states it puts back afterwards
-        for example in examples:
-            _reseed()
-            try:
+    from grader import prefetch
+
+    script = prefetch.start(test, fixtures)
+    passed = False
+    try:
+        with deterministic_PRNG():  # Hypothesis's seeding, and the states it puts back afterwards
+            for example in examples:
+                _reseed()
                 body(**fixtures, **fresh(example))
-            except Exception:
-                return False
+        passed = True
+    except Exception:
+        return False
+    finally:
+        if script is not None:
+            prefetch.finish(test, script, passed=passed)
     return True
 
 

@@ -34,18 +34,26 @@ def _fingerprint(value):
 
 
 def _graded_with_requests(path, sandbox, monkeypatch, *extra):
+    """The requests grading `path` sends, a call made ahead (`grader.prefetch`) logged as the call
+    it is; the verdicts; and how many calls each request made ahead carried."""
     sent: list[str] = []
-    original = SubmissionProcess._exchange
+    batches: list[int] = []
+    original = SubmissionProcess._send
 
-    def logging_exchange(self, op, args, **kwargs):
-        sent.append(json.dumps([op, _fingerprint(args), kwargs.get("seed")], default=str))
-        return original(self, op, args, **kwargs)
+    def logging_send(self, op, args, *, what, seed):
+        if op == "calls":
+            batches.append(len(args[0]))
+            for call_args, call_seed in args[0]:
+                sent.append(json.dumps(["call", _fingerprint(call_args), call_seed], default=str))
+        else:
+            sent.append(json.dumps([op, _fingerprint(args), seed], default=str))
+        return original(self, op, args, what=what, seed=seed)
 
-    monkeypatch.setattr(SubmissionProcess, "_exchange", logging_exchange)
+    monkeypatch.setattr(SubmissionProcess, "_send", logging_send)
     book = grade(path, sandbox=sandbox, extra_args=extra)
     monkeypatch.undo()
     verdicts = [(r.check_id, r.outcome, r.points, r.message) for r in book.results]
-    return sent, verdicts
+    return sent, verdicts, batches
 
 
 @pytest.mark.parametrize(
@@ -54,15 +62,18 @@ def _graded_with_requests(path, sandbox, monkeypatch, *extra):
     ids=lambda p: p.stem,
 )
 def test_plans_send_the_same_requests_and_give_the_same_verdicts(path, sandbox, monkeypatch):
-    engine_requests, engine_verdicts = _graded_with_requests(
+    grade(ROOT / "submissions" / "solved.ipynb", sandbox=sandbox)  # plans and call scripts made
+    engine_requests, engine_verdicts, _ = _graded_with_requests(
         path, sandbox, monkeypatch, "--no-example-plans"
     )
-    planned_requests, planned_verdicts = _graded_with_requests(path, sandbox, monkeypatch)
+    planned_requests, planned_verdicts, batches = _graded_with_requests(path, sandbox, monkeypatch)
 
     assert planned_verdicts == engine_verdicts
+    assert len(batches) >= 8  # the property checks' calls were made ahead, one request each
     if path.stem == "solved":
         assert planned_requests == engine_requests
         assert len(engine_requests) > 200  # the property checks did call the student's code
+        assert sum(batches) > 200
     else:  # a failing example is run again by Hypothesis: the plan's requests come first
         assert set(engine_requests) <= set(planned_requests)
         failed = [v for v in planned_verdicts if v[1] == "failed"]
