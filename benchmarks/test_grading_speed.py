@@ -1,7 +1,9 @@
 """Grading one correct notebook with every check (public and hidden, smoke runs included), with a warm
 sandbox: the time a submission costs in a batch. Run with `pytest benchmarks` or `tox -e bench`.
 
-The harness time of a round is its wall-clock time less the time its children reported spending in
+`[session]` grades in a long-lived `GradingSession`, as batch workers and Ray actors do; `[alone]`
+runs a pytest session of its own per notebook (`grade()`, as `pytest grader` and `check` do). The
+harness time of a round is its wall-clock time less the time its children reported spending in
 student code; the median, min and max over the rounds go to the results. The per-item breakdown is
 printed at the end (`-s` shows it).
 """
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.grading import grade, settle
+from grader.grading import GradingSession, grade, settle
 from grader.sandbox import Sandbox
 from grader.scoring import total
 
@@ -21,25 +23,26 @@ SOLVED = Path(__file__).resolve().parent.parent / "submissions" / "solved.ipynb"
 
 
 @pytest.fixture(scope="module")
-def sandbox():
-    with Sandbox() as box:
-        grade(
-            SOLVED, sandbox=box
-        )  # warm: imports the checks and draws the examples, once per process
+def graders():
+    with Sandbox() as box, GradingSession(box) as session:
+        # warm: imports the checks, draws the examples and records the call scripts, once per process
+        grade(SOLVED, sandbox=box)
+        session.grade(SOLVED)
         settle()  # as a batch worker does after its first submission
-        yield box
+        yield {"session": session.grade, "alone": lambda path: grade(path, sandbox=box)}
 
 
-def test_grade_one_correct_notebook(benchmark, sandbox) -> None:
+@pytest.mark.parametrize("how", ["session", "alone"])
+def test_grade_one_correct_notebook(benchmark, graders, how) -> None:
     rounds: list[tuple[float, float]] = []  # (wall, student) per round
 
     def graded():
         started = time.perf_counter()
-        book = grade(SOLVED, sandbox=sandbox)
+        book = graders[how](SOLVED)
         rounds.append((time.perf_counter() - started, book.student_seconds))
         return book
 
-    book = benchmark.pedantic(graded, rounds=7)
+    book = benchmark.pedantic(graded, rounds=9)
 
     assert total(book.results).points == 100
     benchmark.extra_info["student_seconds"] = round(statistics.median(s for _, s in rounds), 3)

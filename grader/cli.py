@@ -304,23 +304,25 @@ def _grade_all(pending: list[Entry], out: Path, jobs: int, select: tuple[str, ..
                 yield futures[future], future.result()
 
 
-_SANDBOX: Any = None
+_SESSIONS: dict[tuple[str, ...], Any] = {}
 
 
 def grade_entry(entry: Entry, out: Path, select: tuple[str, ...] = ()) -> str:
-    """Grade one submission into out/<student>/ (results.json last, so it marks the work done)."""
-    global _SANDBOX
-    from grader.grading import grade, settle
+    """Grade one submission into out/<student>/ (results.json last, so it marks the work done).
+
+    A worker keeps one warm sandbox and one grading session (see `GradingSession`) for its life."""
+    from grader.grading import GradingSession, settle
     from grader.sandbox import Sandbox
 
-    first = _SANDBOX is None
+    first = select not in _SESSIONS
     if first:
-        _SANDBOX = Sandbox()
-        _SANDBOX.start()
+        sandbox = next(iter(_SESSIONS.values())).sandbox if _SESSIONS else Sandbox()
+        sandbox.start()
+        _SESSIONS[select] = GradingSession(sandbox, extra_args=select)
     with tempfile.TemporaryDirectory(prefix="hw2-entry-") as scratch:
         path = Path(scratch) / Path(entry.name).name
         path.write_bytes(read_or_empty(entry))
-        book = grade(path, sandbox=_SANDBOX, extra_args=select)
+        book = _SESSIONS[select].grade(path)
     if first:
         settle()
     return write_submission_reports(out, entry, book)

@@ -43,6 +43,7 @@ class _Grader:
 
         self.sandbox = Sandbox()
         self.sandbox.start()
+        self.sessions: dict[tuple[str, ...], Any] = {}  # a GradingSession per check selection
         self.graded = 0
 
     def grade(self, name: str, data: bytes, select: tuple[str, ...]) -> dict[str, Any]:
@@ -50,12 +51,14 @@ class _Grader:
         from dataclasses import asdict
         from pathlib import Path
 
-        from grader.grading import grade, settle
+        from grader.grading import GradingSession, settle
 
+        if select not in self.sessions:
+            self.sessions[select] = GradingSession(self.sandbox, extra_args=select)
         with tempfile.TemporaryDirectory(prefix="hw2-ray-") as scratch:
             path = Path(scratch) / Path(name).name
             path.write_bytes(data)
-            book = grade(path, sandbox=self.sandbox, extra_args=select)
+            book = self.sessions[select].grade(path)
         self.graded += 1
         if self.graded == 1:
             settle()

@@ -3,6 +3,8 @@
 `grade(path, ...)` runs pytest in-process (`pytest.main`) on the checks in `grader/checks`, with the
 plugin, and returns the `ScoreBook`. Passing a started `Sandbox` reuses its warm template across many
 submissions. The CLI and the tests call this; `pytest grader --submission PATH` is the same run.
+`GradingSession` runs the same checks with the same plugin for submission after submission in one
+pytest session (the batch workers use it).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import contextlib
 import gc
 import io
 import os
+import queue
+import threading
 from pathlib import Path
 from typing import Literal
 
@@ -38,19 +42,9 @@ class _Context:
         self.book = config.stash.get(SCOREBOOK, None)
 
 
-def grade(
-    path: Path,
-    *,
-    sandbox: Sandbox | None = None,
-    visibility: Literal["public", "all"] = "all",
-    report_dir: Path | None = None,
-    extra_args: tuple[str, ...] = (),
-    quiet: bool = True,
-) -> ScoreBook:
-    """Grade the submission at `path`; returns its ScoreBook (checks in the order they ran)."""
-    args = [
+def _arguments(visibility: str, extra_args: tuple[str, ...], quiet: bool) -> list[str]:
+    return [
         str(CHECKS_DIR),
-        f"--submission={path}",
         f"--visibility={visibility}",
         f"--rootdir={ROOT}",
         "-p",
@@ -68,8 +62,24 @@ def grade(
         "-p",
         "no:logging",  # checks log nothing; capturing it costs a handler swap per phase
         *(["-q", "--no-header", "--tb=no", "-o", "console_output_style=classic"] if quiet else []),
-        *([f"--grade-report={report_dir}"] if report_dir is not None else []),
         *extra_args,
+    ]
+
+
+def grade(
+    path: Path,
+    *,
+    sandbox: Sandbox | None = None,
+    visibility: Literal["public", "all"] = "all",
+    report_dir: Path | None = None,
+    extra_args: tuple[str, ...] = (),
+    quiet: bool = True,
+) -> ScoreBook:
+    """Grade the submission at `path`; returns its ScoreBook (checks in the order they ran)."""
+    args = [
+        *_arguments(visibility, extra_args, quiet),
+        f"--submission={path}",
+        *([f"--grade-report={report_dir}"] if report_dir is not None else []),
     ]
     context = _Context(sandbox)
     output = io.StringIO()
@@ -94,3 +104,145 @@ def settle() -> None:
     later collections scan only the objects of the submission at hand (0.1-0.3 s each otherwise)."""
     gc.collect()
     gc.freeze()
+
+
+class GradingSession:
+    """Grades submission after submission in one pytest session, for a process that grades many.
+
+    `grade()` pays pytest's configuration, plugin registration and the collection of the 64 checks
+    (about 35 ms) for every submission. Here a thread of its own runs `pytest.main` once; its test
+    loop takes one submission at a time and runs every collected check on it, with the fixtures
+    of session scope made and torn down per submission (`grader.plugin.run_submission`), so each
+    submission is graded as in a session of its own. The terminal reporter and output capturing
+    are off (a grading run prints nothing, and a long-lived capture would hold the process's file
+    descriptors). The checks and options are fixed for the session's life: keep one session per
+    set of `extra_args`. If the session fails, the submission at hand raises `HarnessError` and
+    the next one starts a fresh session.
+    """
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        *,
+        visibility: Literal["public", "all"] = "all",
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
+        self.sandbox = sandbox
+        self._args = [
+            *_arguments(visibility, extra_args, quiet=False),
+            "-p",
+            "no:terminal",
+            "-o",
+            "addopts=",  # the project's addopts are terminal options
+            "--capture=no",
+        ]
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._loop: _Loop | None = None
+
+    def __enter__(self) -> GradingSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def grade(self, path: Path, *, report_dir: Path | None = None) -> ScoreBook:
+        """Grade the submission at `path`, as `grade(path, sandbox=...)` would."""
+        from grader.errors import HarnessError
+
+        loop = self._running()
+        reply: queue.Queue[ScoreBook | BaseException] = queue.Queue(maxsize=1)
+        self._jobs.put(_Job(Path(path), report_dir, reply))
+        while True:
+            try:
+                outcome = reply.get(timeout=1.0)
+                break
+            except queue.Empty:
+                if loop.ended.is_set() and reply.empty():
+                    raise HarnessError(f"grading {path} stopped: {loop.why()}") from None
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def close(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join()
+        self._thread = None
+
+    def _running(self) -> _Loop:
+        from grader.errors import HarnessError
+
+        if self._loop is not None and self._thread is not None and self._thread.is_alive():
+            return self._loop
+        self._jobs = queue.Queue()
+        loop = self._loop = _Loop(self.sandbox, self._jobs)
+        self._thread = threading.Thread(
+            target=loop.run, args=(self._args,), name="hw2-grading-session", daemon=True
+        )
+        previous = os.getcwd()
+        os.chdir(ROOT)  # as grade() runs pytest; only while pytest starts (collection included)
+        try:
+            self._thread.start()
+            while not (loop.ready.wait(0.05) or loop.ended.is_set()):
+                pass
+        finally:
+            os.chdir(previous)
+        if not loop.ready.is_set():
+            raise HarnessError(f"the grading session did not start: {loop.why()}")
+        return loop
+
+
+class _Job:
+    def __init__(
+        self, path: Path, report_dir: Path | None, reply: queue.Queue[ScoreBook | BaseException]
+    ) -> None:
+        self.path, self.report_dir, self.reply = path, report_dir, reply
+
+
+class _Loop:
+    """The session's plugin: its test loop grades the submissions it is given."""
+
+    def __init__(self, sandbox: Sandbox, jobs: queue.Queue[_Job | None]) -> None:
+        self.sandbox = sandbox
+        self.jobs = jobs
+        self.ready = threading.Event()
+        self.ended = threading.Event()
+        self.errors: list[str] = []
+        self.exit: object = None
+
+    def run(self, args: list[str]) -> None:
+        try:
+            self.exit = pytest.main(args, plugins=[self])
+        except BaseException as error:  # a failure of ours; the waiting caller is told
+            self.exit = error
+        finally:
+            self.ended.set()
+
+    def why(self) -> str:
+        return f"{self.exit!r}" + ("".join(f"\n{e}" for e in self.errors))[-3000:]
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[SANDBOX] = self.sandbox
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.errors.append(report.longreprtext)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool:
+        from grader.errors import HarnessError
+        from grader.plugin import run_submission
+
+        self.ready.set()
+        while (job := self.jobs.get()) is not None:
+            if self.errors or not session.items:
+                problem = "no checks were collected" if not self.errors else self.why()
+                job.reply.put(HarnessError(f"grading {job.path} stopped: {problem}"))
+                continue
+            try:
+                job.reply.put(run_submission(session, job.path, job.report_dir))
+            except BaseException as error:
+                job.reply.put(HarnessError(f"grading {job.path} failed: {error!r}"))
+                return True  # the session's state is in doubt: the next job starts a fresh one
+        return True

@@ -200,16 +200,41 @@ def _student_text(error: BaseException) -> str:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    config = session.config
+    finish_submission(session.config)
+
+
+def finish_submission(config: pytest.Config) -> ScoreBook:
+    """The submission's score book, with the isolation it ran under; results.json written when the
+    run was asked for a report folder."""
     book = config.stash[SCOREBOOK]
     sandbox = config.stash.get(SANDBOX, None)
     book.isolation = sandbox.describe() if sandbox is not None else book.isolation
     folder = config.getoption("grade_report")
-    if not folder or not config.getoption("submission"):
-        return
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    write_results(book, out / "results.json")
+    if folder and config.getoption("submission"):
+        out = Path(folder)
+        out.mkdir(parents=True, exist_ok=True)
+        write_results(book, out / "results.json")
+    return book
+
+
+def run_submission(session: pytest.Session, submission: Path, report_dir: Path | None) -> ScoreBook:
+    """Run every collected check on `submission`, in order, as a session of its own would run them:
+    the fixtures of session scope (the submission, its children) are made for it and torn down
+    after its last check. For a session that grades one submission after another."""
+    config = session.config
+    config.option.submission = str(submission)
+    config.option.grade_report = str(report_dir) if report_dir is not None else None
+    config.stash[SCOREBOOK] = ScoreBook(submission=str(submission))
+    try:
+        items = session.items
+        for index, item in enumerate(items):
+            item.user_properties.clear()  # what a check records is this submission's alone
+            following = items[index + 1] if index + 1 < len(items) else None
+            config.hook.pytest_runtest_protocol(item=item, nextitem=following)
+        return finish_submission(config)
+    finally:
+        config.option.submission = None
+        config.option.grade_report = None
 
 
 def write_results(book: ScoreBook, path: Path) -> None:

@@ -1,0 +1,77 @@
+"""One pytest session for many submissions (`GradingSession`) grades each exactly as a session of
+its own (`grade`) does: same checks, verdicts, messages, points and recorded data, with nothing
+carried from one submission to the next."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from grader.errors import HarnessError
+from grader.grading import GradingSession, grade
+from grader.scoring import total
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLVED = ROOT / "submissions" / "solved.ipynb"
+STUDENTS = ROOT / "submissions" / "students"
+HOSTILE = ROOT / "tests" / "fixtures" / "notebooks" / "hostile"
+
+
+def verdicts(book):
+    return [(r.check_id, r.item, r.outcome, r.points, r.message, r.data) for r in book.results]
+
+
+def test_a_session_grades_each_submission_as_grade_does(sandbox, tmp_path) -> None:
+    paths = [
+        STUDENTS / "carol_average_as_sum.ipynb",
+        HOSTILE / "exits.ipynb",
+        SOLVED,
+        STUDENTS / "dave_missing_dropout.ipynb",
+    ]
+    alone = [
+        grade(path, sandbox=sandbox, report_dir=tmp_path / f"alone{i}")
+        for i, path in enumerate(paths)
+    ]
+
+    with GradingSession(sandbox) as session:
+        together = [
+            session.grade(path, report_dir=tmp_path / f"session{i}") for i, path in enumerate(paths)
+        ]
+
+    for path, one, other in zip(paths, alone, together, strict=True):
+        assert verdicts(other) == verdicts(one), path.name
+        assert other.submission == str(path)
+        assert other.isolation == one.isolation
+    assert total(together[2].results).points == 100
+    assert len(together[2].results) == 64
+    for i in range(len(paths)):
+        mine = json.loads((tmp_path / f"session{i}" / "results.json").read_text())
+        theirs = json.loads((tmp_path / f"alone{i}" / "results.json").read_text())
+        assert [(t["name"], t["score"], t["output"]) for t in mine["tests"]] == [
+            (t["name"], t["score"], t["output"]) for t in theirs["tests"]
+        ]
+
+
+def test_a_session_keeps_its_check_selection(sandbox) -> None:
+    with GradingSession(sandbox, extra_args=("-k", "pool2d")) as session:
+        books = [session.grade(SOLVED), session.grade(STUDENTS / "carol_average_as_sum.ipynb")]
+
+    assert {r.item for r in books[0].results} == {"pool2d"}
+    assert [r.check_id for r in books[1].results] == [r.check_id for r in books[0].results]
+    assert total(books[0].results).points == total(books[0].results).max_points
+    assert any(r.outcome == "failed" for r in books[1].results)
+
+
+def test_a_session_that_selects_no_check_says_so_for_each_submission(sandbox) -> None:
+    with GradingSession(sandbox, extra_args=("-k", "no_such_check")) as session:
+        for _ in range(2):
+            with pytest.raises(HarnessError, match="no checks were collected"):
+                session.grade(SOLVED)
+
+
+def test_a_session_with_a_bad_option_does_not_start(sandbox) -> None:
+    session = GradingSession(sandbox, extra_args=("--no-such-option",))
+
+    with pytest.raises(HarnessError, match="did not start"):
+        session.grade(SOLVED)
+    session.close()
