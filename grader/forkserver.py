@@ -5,9 +5,11 @@ Started by the parent (`grader.sandbox.Sandbox`), inside the isolation launcher,
 forking (a fork after OpenMP or CUDA start-up is unsafe) and no student code at all. Over the control
 socket (SOCK_SEQPACKET, JSON messages) it answers:
 
-* `spawn` with a connected socket passed as a file descriptor: fork a child that sets its own
-  process group and rlimits, leaves root for `nobody` when DROP is 1, moves to a fresh private working
-  directory, and serves the submission protocol (`grader.child`) on that socket. Reply: its pid.
+* `spawn`: hand out a child, forked ahead of the request (the next one is forked right after the
+  reply), which sets its own process group and, once it gets its first request, its rlimits,
+  leaves root for `nobody` when DROP is 1, moves to a fresh private working directory, and serves
+  the submission protocol (`grader.child`). Reply: its pid, with the parent's end of a socket
+  connected to it passed as a file descriptor.
 * `stop` with a pid and a grace period: wait up to the grace for the child to exit, else kill its
   process group; when SWEEP is 1 (the template has its own PID namespace), also kill every process
   that escaped into a new process group. Reply: how the child ended. With `"wait": false` (the
@@ -23,6 +25,7 @@ import contextlib
 import gc
 import json
 import os
+import select
 import signal
 import socket
 import sys
@@ -43,6 +46,7 @@ def main(argv: list[str]) -> None:
     versions = _warm_up()
     control.send(json.dumps({"ready": True, "pid": os.getpid(), **versions}).encode())
     children: set[int] = set()
+    spare = _fork_spare(control, limits, drop, children)
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(control, 65536, 1)
@@ -50,15 +54,22 @@ def main(argv: list[str]) -> None:
             break
         if not message:
             break
+        for fd in fds:  # the parent sends none; whatever came is closed
+            os.close(fd)
         request = json.loads(message)
-        if request.get("op") == "spawn" and len(fds) == 1:
+        if request.get("op") == "spawn":
             _reap()
-            pid = os.fork()
-            if pid == 0:
-                _become_child(fds[0], control, limits, drop)
-            os.close(fds[0])
-            children.add(pid)
-            reply: dict[str, Any] = {"pid": pid}
+            if spare is None or not _alive(spare[0]):
+                spare = _fork_spare(control, limits, drop, children)
+            if spare is None:
+                reply: dict[str, Any] = {"error": "the template could not fork"}
+            else:
+                pid, ours = spare
+                socket.send_fds(control, [json.dumps({"pid": pid}).encode()], [ours.fileno()])
+                ours.close()
+                # The next child is forked now, while the parent starts this one's work.
+                spare = _fork_spare(control, limits, drop, children)
+                continue
         elif request.get("op") == "stop" and not request.get("wait", True):
             pid = int(request["pid"])
             _release(pid, children, sweep)
@@ -69,12 +80,37 @@ def main(argv: list[str]) -> None:
             reply = {"status": _stop(pid, float(request.get("grace", 0)), children, sweep)}
             children.discard(pid)
         else:
-            for fd in fds:
-                os.close(fd)
             reply = {"error": f"bad request {request!r}"}
         control.send(json.dumps(reply).encode())
     for pid in children:
         _kill_group(pid)
+
+
+def _fork_spare(
+    control: socket.socket, limits: Limits, drop: bool, children: set[int]
+) -> tuple[int, socket.socket] | None:
+    """Fork the next child, connected to a new socket pair; (its pid, our end), or None."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        pid = os.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        return None
+    if pid == 0:
+        ours.close()
+        _become_child(theirs.fileno(), control, limits, drop)
+    theirs.close()
+    children.add(pid)
+    return pid, ours
+
+
+def _alive(pid: int) -> bool:
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return False
+    return done == 0
 
 
 def _warm_up() -> dict[str, str]:
@@ -97,7 +133,12 @@ def _warm_up() -> dict[str, str]:
 
 
 def _become_child(fd: int, control: socket.socket, limits: Limits, drop: bool) -> None:
-    """The forked child: isolate, limit, and serve the submission protocol; never returns."""
+    """The forked child: wait to be handed out, isolate, limit, and serve the submission protocol;
+    never returns.
+
+    A child is forked before it is needed, and waits, as the template's user, for its first
+    request; only then, before reading anything of it, does it take on its limits and leave root
+    for `nobody`. So while it waits, no student's process (run as `nobody`) can signal it."""
     status = 0
     try:
         control.close()
@@ -106,29 +147,37 @@ def _become_child(fd: int, control: socket.socket, limits: Limits, drop: bool) -
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large file fails to write instead
         workdir = tempfile.mkdtemp(prefix="submission-")
-        if drop:
-            os.chown(workdir, NOBODY, NOBODY)
-        apply_rlimits(limits)
-        if drop:
-            os.setgroups([])
-            os.setresgid(NOBODY, NOBODY, NOBODY)
-            os.setresuid(NOBODY, NOBODY, NOBODY)
-        os.chdir(workdir)
-        os.environ["HOME"] = workdir
-        tempfile.tempdir = workdir
         import torch
 
         torch.set_num_threads(1)
-        from grader.child import serve
+        from grader.child import rehearse, serve
         from grader.protocol import Channel
 
-        serve(Channel(socket.socket(fileno=fd)))
+        rehearse()
+        channel = Channel(socket.socket(fileno=fd))
+        select.select([channel.sock], [], [])  # handed out: the parent has sent a request
+        _isolate(workdir, limits, drop)
+        serve(channel)
     except BaseException:  # the child must never return into the template's loop
         status = 70
         with contextlib.suppress(BaseException):
             traceback.print_exc()
     finally:
         os._exit(status)
+
+
+def _isolate(workdir: str, limits: Limits, drop: bool) -> None:
+    """Limits, then `nobody` (when the template is root), then the private working directory."""
+    if drop:
+        os.chown(workdir, NOBODY, NOBODY)
+    apply_rlimits(limits)
+    if drop:
+        os.setgroups([])
+        os.setresgid(NOBODY, NOBODY, NOBODY)
+        os.setresuid(NOBODY, NOBODY, NOBODY)
+    os.chdir(workdir)
+    os.environ["HOME"] = workdir
+    tempfile.tempdir = workdir
 
 
 def _stop(pid: int, grace: float, children: set[int], sweep: bool) -> dict[str, Any]:
@@ -192,7 +241,8 @@ def _sweep(spare: set[int]) -> None:
         if not entry.isdigit() or int(entry) in keep:
             continue
         try:
-            if os.getpgid(int(entry)) in spare:
+            # By pid too: a child forked a moment ago may not have its own group yet.
+            if int(entry) in spare or os.getpgid(int(entry)) in spare:
                 continue
             os.kill(int(entry), signal.SIGKILL)
         except OSError:

@@ -1,8 +1,8 @@
 """The parent's side of the sandbox: one warm template process, and a child forked from it per submission.
 
 `Sandbox.start()` launches `grader.forkserver` inside the isolation in force (see `isolation`) and
-waits until it has imported torch. `spawn()` then forks a child in milliseconds and returns a socket
-connected to it; `stop()` ends a child (waiting a grace period, then killing its process group) and
+waits until it has imported torch. `spawn()` then hands out a child (the template forks each one
+before it is asked for) and returns a socket connected to it; `stop()` ends a child (waiting a grace period, then killing its process group) and
 says how it ended. What the template and children print to their file descriptors is kept, capped,
 for staff (`output_tail`), and never parsed. Student code never runs in this process.
 """
@@ -120,17 +120,14 @@ class Sandbox:
         """Fork a fresh child; returns its pid and a socket connected to it."""
         with self._lock:
             self._ensure_running()
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                assert self._control is not None
-                socket.send_fds(self._control, [b'{"op": "spawn"}'], [theirs.fileno()])
-                reply = self._receive(30.0)
-            finally:
-                theirs.close()
-        if "pid" not in reply:
-            ours.close()
+            assert self._control is not None
+            self._control.send(b'{"op": "spawn"}')
+            reply, fds = self._receive_with_fds(30.0)
+        if "pid" not in reply or len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
             raise HarnessError(f"the sandbox could not fork a child: {reply}")
-        return int(reply["pid"]), ours
+        return int(reply["pid"]), socket.socket(fileno=fds[0])
 
     def stop(self, pid: int, grace: float = 0.0, *, wait: bool = True) -> ExitStatus:
         """End the child `pid` (after up to `grace` seconds for it to exit by itself).
@@ -174,15 +171,23 @@ class Sandbox:
             self.start()
 
     def _receive(self, timeout: float) -> dict[str, Any]:
+        reply, fds = self._receive_with_fds(timeout)
+        for fd in fds:
+            os.close(fd)
+        return reply
+
+    def _receive_with_fds(self, timeout: float) -> tuple[dict[str, Any], list[int]]:
         assert self._control is not None
         ready, _, _ = select.select([self._control], [], [], timeout)
         if not ready:
             raise HarnessError(f"the sandbox did not answer within {timeout:g} s")
-        message = self._control.recv(65536)
+        message, fds, _, _ = socket.recv_fds(self._control, 65536, 1)
         if not message:
+            for fd in fds:
+                os.close(fd)
             raise HarnessError(f"the sandbox stopped: {self.output_tail()[-2000:]}")
         reply: dict[str, Any] = json.loads(message)
-        return reply
+        return reply, fds
 
     def _drain(self) -> None:
         process = self._process

@@ -1,13 +1,17 @@
 """The sandbox and its channel: plain data only, limits, restarts, determinism, captured output."""
 
 import json
+import os
+import signal
 import socket
 import struct
+import time
 
 import pytest
 import torch
 
 from grader.errors import HarnessError, SubmissionCrashed, SubmissionTimedOut
+from grader.forkserver import NOBODY
 from grader.isolation import Isolation, preferred
 from grader.protocol import (
     Channel,
@@ -20,8 +24,9 @@ from grader.protocol import (
     encode,
 )
 from grader.remote import SubmissionProcess, describe_value
-from grader.sandbox import ExitStatus
+from grader.sandbox import ExitStatus, Sandbox
 from grader.submission import parse_submission
+from tests.conftest import TEST_LIMITS
 
 
 def submission(source: str):
@@ -290,3 +295,56 @@ def test_hidden_paths_survive_an_environment_without_reference(monkeypatch) -> N
     hidden = isolation.hidden_paths()
 
     assert not [p for p in hidden if p.name == "reference"]
+
+
+# Children forked ahead
+
+
+def _children_of(pid: int) -> dict[int, int]:
+    """{child pid: its real uid} for the live children of `pid` (same PID namespace only)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/status") as status:
+                uid = next(int(line.split()[1]) for line in status if line.startswith("Uid:"))
+        except (OSError, StopIteration):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found[int(entry)] = uid
+    return found
+
+
+def _wait_for(condition, seconds=10.0):
+    deadline = time.monotonic() + seconds
+    while not (value := condition()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return value
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="leaving root for nobody needs root")
+def test_a_child_forked_ahead_waits_as_root_and_becomes_nobody_when_handed_out() -> None:
+    isolation = Isolation("rlimits", drop_to_nobody=True, own_pid_namespace=False)
+    program = submission("def corr2d(X, K):\n    return X + K")
+    with Sandbox(TEST_LIMITS, isolation) as box:
+        template = box.versions["pid"]
+        waiting = _wait_for(lambda: _children_of(template))
+        assert list(waiting.values()) == [0]  # forked ahead, not yet anyone's
+
+        with SubmissionProcess(box, program) as process:
+            assert process.call(process.item("corr2d"), 1, 2) == 3
+            children = _wait_for(
+                lambda: len(_children_of(template)) == 2 and _children_of(template)
+            )
+            assert children[next(iter(waiting))] == NOBODY  # the one handed out
+            (spare,) = (pid for pid, uid in children.items() if pid not in waiting)
+            assert children[spare] == 0  # the next one, waiting
+
+        os.kill(spare, signal.SIGKILL)  # a child that died while waiting is never handed out
+        _wait_for(lambda: spare not in _children_of(template))
+        with SubmissionProcess(box, program) as process:
+            assert process.call(process.item("corr2d"), 2, 3) == 5
+            assert process.statement_errors == {}
