@@ -154,6 +154,8 @@ class SubmissionProcess:
         if target.process is not self:
             return target.process.call_many(target, calls)
         outcomes: list[Any] = []
+        if not calls:
+            return outcomes
         with self._lock:
             try:
                 self._ensure_started()
