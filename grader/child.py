@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import io
 import itertools
-import json
 import operator
 import sys
 import time
@@ -191,48 +190,6 @@ def prepare() -> Restorer:
         torch.use_deterministic_algorithms(True, warn_only=True)
         _PREPARED.append(Restorer(*_protected_namespaces()))
     return _PREPARED[0]
-
-
-_REHEARSAL = """def corr2d(X, K):
-    h, w = K.shape
-    Y = torch.zeros((X.shape[0] - h + 1, X.shape[1] - w + 1))
-    for i in range(Y.shape[0]):
-        for j in range(Y.shape[1]):
-            Y[i, j] = (X[i:i + h, j:j + w] * K).sum()
-    return Y"""
-
-
-def rehearse() -> None:
-    """Answer one request of each common kind on a throwaway state, with nothing sent, in a child
-    forked ahead of its submission: the memory these paths write (copied on first write after
-    the fork) and the caches they fill are then this process's own before the first real request,
-    which is answered that much sooner. Runs only this fixed code, never a student's."""
-    import torch
-
-    from grader.tensorfile import pack, unpack
-
-    restorer = prepare()
-    state = ChildState()
-    where = {"cell": 0, "line": 1, "decorators": []}
-    statements = [
-        {"kind": "import", "names": ["torch"], "source": "import torch", **where},
-        {"kind": "def", "names": ["corr2d"], "source": _REHEARSAL, **where},
-    ]
-    for fields in statements:
-        _answer(state, {"op": "exec", "args": encode([fields], {}), "seed": 0}, {}, restorer)
-    definition = {"item": "corr2d", "kind": "def", **where}
-    item = {"op": "item", "args": encode([definition], {})}
-    handle = _answer(state, item, {}, restorer)[0]["value"]
-    arguments: dict[str, Any] = {}
-    args = encode(
-        [Handle(handle["$handle"], "function"), (torch.ones(3, 3), torch.ones(2, 2)), {}], arguments
-    )
-    tensors = unpack(bytearray(pack(arguments)))
-    response, out = _answer(state, {"op": "call", "args": args, "seed": 0}, tensors, restorer)
-    unpack(bytearray(pack(out)))
-    json.dumps(response)
-    if not response.get("ok"):
-        raise RuntimeError(f"the rehearsal failed: {response}")
 
 
 def serve(channel: Channel) -> None:

@@ -150,10 +150,9 @@ def _become_child(fd: int, control: socket.socket, limits: Limits, drop: bool) -
         import torch
 
         torch.set_num_threads(1)
-        from grader.child import rehearse, serve
+        from grader.child import serve
         from grader.protocol import Channel
 
-        rehearse()
         channel = Channel(socket.socket(fileno=fd))
         select.select([channel.sock], [], [])  # handed out: the parent has sent a request
         _isolate(workdir, limits, drop)
