@@ -59,7 +59,11 @@ def main(argv: list[str]) -> None:
         request = json.loads(message)
         if request.get("op") == "spawn":
             _reap()
-            if spare is None or not _alive(spare[0]):
+            if spare is not None and not _alive(spare[0]):  # killed while it waited
+                children.discard(spare[0])
+                spare[1].close()
+                spare = None
+            if spare is None:
                 spare = _fork_spare(control, limits, drop, children)
             if spare is None:
                 reply: dict[str, Any] = {"error": "the template could not fork"}
