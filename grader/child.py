@@ -21,7 +21,16 @@ from typing import Any
 from grader import dictversion, probes
 from grader.execution import execute_statement, find_item
 from grader.extract import Statement
-from grader.protocol import Channel, ChannelClosed, Handle, Layer, ProtocolError, decode, encode
+from grader.protocol import (
+    Batch,
+    Channel,
+    ChannelClosed,
+    Handle,
+    Layer,
+    ProtocolError,
+    decode,
+    encode,
+)
 from grader.seeding import seed_everything
 from grader.submission import Definition
 
@@ -213,14 +222,18 @@ def serve(channel: Channel) -> None:
 
 def _load(state: ChildState, request: dict[str, Any], channel: Channel, restorer: Restorer) -> None:
     """Run the program's statements in order, answering each as its own `exec` request would be
-    answered (same id): the parent times every statement without a round trip per statement."""
+    answered (same id): the parent times every statement without a round trip per statement.
+    With `"batch": true` the answers go in batches (`grader.protocol.Batch`)."""
     statements = request.get("args", [[]])[0]
     if not isinstance(statements, list):
         channel.send({"id": request.get("id"), "ok": False, "protocol_error": "load needs a list"})
         return
+    batch = Batch(channel) if request.get("batch") else None
     for fields in statements:
         one = {"id": request.get("id"), "op": "exec", "args": [fields], "seed": 0}
-        channel.send(*_answer(state, one, {}, restorer))
+        _reply(channel, batch, state, one, {}, restorer, None)
+    if batch is not None:
+        batch.flush()
 
 
 def _calls(
@@ -231,26 +244,58 @@ def _calls(
     restorer: Restorer,
 ) -> None:
     """Make several calls in order, answering each as its own `call` request would be answered
-    (same id), and stop after the first that fails: the parent asked for them in one frame."""
+    (same id), and stop after the first that fails: the parent asked for them in one frame. Each
+    call is `[[target, args, kwargs], seed, limit]`; the limit (seconds) is the parent's, which
+    enforces it: here it only decides which answers may go in one batch."""
     calls = request.get("args", [[]])[0]
     if not isinstance(calls, list):
         channel.send({"id": request.get("id"), "ok": False, "protocol_error": "calls needs a list"})
         return
+    batch = Batch(channel) if request.get("batch") else None
     for fields in calls:
-        if not (isinstance(fields, list) and len(fields) == 2 and isinstance(fields[1], int)):
+        if not (isinstance(fields, list) and len(fields) == 3 and isinstance(fields[1], int)):
+            if batch is not None:
+                batch.flush()
             channel.send({"id": request.get("id"), "ok": False, "protocol_error": "bad call"})
             return
         one = {"id": request.get("id"), "op": "call", "args": fields[0], "seed": fields[1]}
-        response, out = _answer(state, one, tensors, restorer)
+        if not _reply(channel, batch, state, one, tensors, restorer, fields[2]):
+            break
+    if batch is not None:
+        batch.flush()
+
+
+def _reply(
+    channel: Channel,
+    batch: Batch | None,
+    state: ChildState,
+    request: dict[str, Any],
+    tensors: dict[str, Any],
+    restorer: Restorer,
+    limit: object,
+) -> bool:
+    """Answer `request` (whose time limit is `limit`) now, or add the answer to `batch`; whether
+    it succeeded."""
+    if batch is None:
+        response, out = _answer(state, request, tensors, restorer)
         channel.send(response, out)
-        if not response.get("ok"):
-            return
+        return bool(response.get("ok"))
+    batch.before(limit)
+    started, before = time.perf_counter(), len(batch.tensors)
+    response, _ = _answer(state, request, tensors, restorer, batch.tensors)
+    batch.add(response, started, list(batch.tensors)[before:], limit)
+    return bool(response.get("ok"))
 
 
 def _answer(
-    state: ChildState, request: dict[str, Any], tensors: dict[str, Any], restorer: Restorer
+    state: ChildState,
+    request: dict[str, Any],
+    tensors: dict[str, Any],
+    restorer: Restorer,
+    out: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    out: dict[str, Any] = {}
+    """The response to one request, and its tensors (added to `out` when given)."""
+    out = {} if out is None else out
     stdout, stderr = _CappedText(), _CappedText()
     response: dict[str, Any] = {"id": request.get("id")}
     try:

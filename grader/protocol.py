@@ -8,8 +8,10 @@ the child), `{"$layer": {...}}` (a torch layer for the child to build) and `{"$o
 (anything else, described by its type only). Nothing is ever pickled: the blob is in the safetensors
 format, read by `grader.tensorfile`, which builds plain tensors from raw bytes.
 
-Both sides use this module, and the parent treats every frame as hostile: sizes are capped before
-anything is read, and `decode` accepts only the forms above. Torch is imported lazily.
+A child may answer several requests of one `load` or `calls` request in one frame,
+`{"batch": [answer, ...]}` with one blob for all of them (`Batch`); `Channel.answer` hands them out
+one at a time. Both sides use this module, and the parent treats every frame as hostile: sizes are
+capped before anything is read, and `decode` accepts only the forms above. Torch is imported lazily.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 import json
 import socket
 import struct
+import time
+from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +30,10 @@ if TYPE_CHECKING:
 HEADER = struct.Struct(">QQ")
 MAX_HEADER_BYTES = 64 * 2**20
 MAX_BLOB_BYTES = 2 * 2**30
+BATCH_SECONDS = 0.01
+"""How long a child holds answers of a `load` or `calls` request before it sends them (`Batch`)."""
+BATCH_BYTES = 2**20
+MAX_BATCH = 10_000
 
 
 class ProtocolError(Exception):
@@ -179,6 +187,24 @@ class Channel:
     def __init__(self, sock: socket.socket, *, max_blob: int = MAX_BLOB_BYTES) -> None:
         self.sock = sock
         self.max_blob = max_blob
+        self._held: deque[tuple[dict[str, Any], dict[str, torch.Tensor]]] = deque()
+
+    def answer(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """The next answer: from the batch last received while it lasts, else the next frame."""
+        if self._held:
+            return self._held.popleft()
+        header, tensors = self.receive()
+        if "batch" not in header:
+            return header, tensors
+        answers = header["batch"]
+        if not (
+            isinstance(answers, list)
+            and 0 < len(answers) <= MAX_BATCH
+            and all(isinstance(a, dict) for a in answers)
+        ):
+            raise ProtocolError("malformed batch of answers")
+        self._held.extend((a, tensors) for a in answers)
+        return self._held.popleft()
 
     def send(self, header: dict[str, Any], tensors: dict[str, torch.Tensor] | None = None) -> None:
         blob = b""
@@ -219,3 +245,46 @@ class Channel:
                 raise ChannelClosed("the channel was closed")
             done += got
         return buffer
+
+
+class Batch:
+    """The answers of one `load` or `calls` request, sent together: whenever the oldest has waited
+    `BATCH_SECONDS` (checked as each is added) or they hold `BATCH_BYTES` of tensors, and at the end.
+
+    The parent waits for each answer as long as its request's time limit allows, plus
+    `BATCH_SECONDS` and a margin; so a request is only held back behind answers of requests with
+    the same limit (`before`): one that runs to its limit then ends the parent's wait neither
+    before nor much after the limit. Each answer's tensors are copied as it is added (the next
+    call may change them in place) into one dict under keys unique to the batch, so that
+    `encode(value, batch.tensors, ...)` can write there.
+    """
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.answers: list[dict[str, Any]] = []
+        self.tensors: dict[str, torch.Tensor] = {}
+        self._since = 0.0
+        self._limit: object = None
+        self._bytes = 0
+
+    def before(self, limit: object) -> None:
+        """Call before starting a request with time limit `limit`."""
+        if self.answers and limit != self._limit:
+            self.flush()
+
+    def add(self, answer: dict[str, Any], started: float, added: list[str], limit: object) -> None:
+        """Hold `answer` to a request started at `started` (`time.perf_counter()`) with time limit
+        `limit`; `added` names the tensors its value put in `self.tensors`."""
+        for key in added:
+            tensor = self.tensors[key] = self.tensors[key].clone()
+            self._bytes += tensor.numel() * tensor.element_size()
+        if not self.answers:
+            self._since, self._limit = started, limit
+        self.answers.append(answer)
+        if time.perf_counter() - self._since >= BATCH_SECONDS or self._bytes >= BATCH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.answers:
+            self.channel.send({"batch": self.answers}, self.tensors)
+        self.answers, self.tensors, self._bytes = [], {}, 0

@@ -26,11 +26,23 @@ from grader.errors import (
     WrongReturnType,
 )
 from grader.limits import Limits
-from grader.protocol import Channel, Handle, Layer, Opaque, ProtocolError, decode, encode
+from grader.protocol import (
+    BATCH_SECONDS,
+    Channel,
+    Handle,
+    Layer,
+    Opaque,
+    ProtocolError,
+    decode,
+    encode,
+)
 from grader.sandbox import ExitStatus, Sandbox
 from grader.submission import Submission
 
 Recipe = tuple[Any, ...]
+
+BATCH_WAIT = BATCH_SECONDS + 0.05
+"""Extra wait for an answer that comes in a batch (`grader.protocol.Batch`)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,8 @@ class SubmissionProcess:
         """Time the child reported spending inside requests (student code and probes): for benchmarks."""
         self.statement_errors: dict[int, str] = {}
         self._skip: set[int] = set()
+        self._batch_loads = True
+        """False once a batched load broke off: from then on every statement is answered alone."""
         self._pid: int | None = None
         self._channel: Channel | None = None
         self._handles: dict[int, Handle] = {}
@@ -150,7 +164,11 @@ class SubmissionProcess:
     def call_many(self, target: Remote, calls: list[PlannedCall]) -> list[Any]:
         """Make `calls` of `target` in order, with one request: each call's outcome, in order, as
         `call` would return it, or the `SubmissionError` it raises. That error is the last outcome:
-        the child makes no call after one that fails. Each call keeps its own time limit."""
+        the child makes no call after one that fails. Each call keeps its own time limit (give or
+        take `BATCH_WAIT`). The answers come in batches, so a timeout or an exit may be given to a
+        call made just before the one that hung or ended the process (within `BATCH_SECONDS`, with
+        the same limit): a caller that needs to know which one makes that call alone (as a
+        property check that fails on its script is run again by Hypothesis)."""
         if target.process is not self:
             return target.process.call_many(target, calls)
         outcomes: list[Any] = []
@@ -160,14 +178,15 @@ class SubmissionProcess:
             try:
                 self._ensure_started()
                 handle = self._materialize(target)
-                specs = [[[handle, c.args, c.kwargs], c.seed] for c in calls]
-                request_id = self._send("calls", [specs], what=calls[0].what, seed=0)
-                for call in calls:
+                limits = [c.timeout or self.limits.call_seconds for c in calls]
+                specs = [
+                    [[handle, c.args, c.kwargs], c.seed, limit]
+                    for c, limit in zip(calls, limits, strict=True)
+                ]
+                request_id = self._send("calls", [specs], what=calls[0].what, seed=0, batch=True)
+                for call, limit in zip(calls, limits, strict=True):
                     value = self._answer(
-                        "call",
-                        request_id,
-                        what=call.what,
-                        timeout=call.timeout or self.limits.call_seconds,
+                        "call", request_id, what=call.what, timeout=limit + BATCH_WAIT
                     )
                     if isinstance(value, Handle):
                         recipe = ("call", target, call.args, call.kwargs, call.seed)
@@ -283,11 +302,13 @@ class SubmissionProcess:
         request_id = self._send(op, args, what=what, seed=seed)
         return self._answer(op, request_id, what=what, timeout=timeout)
 
-    def _send(self, op: str, args: list[Any], *, what: str, seed: int) -> int:
+    def _send(self, op: str, args: list[Any], *, what: str, seed: int, batch: bool = False) -> int:
         assert self._channel is not None
         request_id = next(self._ids)
         tensors: dict[str, Any] = {}
         header = {"id": request_id, "op": op, "args": encode(args, tensors), "seed": seed}
+        if batch:
+            header["batch"] = True
         try:
             self._channel.send(header, tensors)
         except OSError as error:
@@ -299,7 +320,7 @@ class SubmissionProcess:
         assert self._channel is not None
         try:
             self._channel.sock.settimeout(timeout)
-            response, blob = self._channel.receive()
+            response, blob = self._channel.answer()
         except TimeoutError:
             self._end(grace=0.0)
             raise SubmissionTimedOut(what, timeout) from None
@@ -362,23 +383,25 @@ class SubmissionProcess:
             {**asdict(s), "names": list(s.names), "decorators": list(s.decorators)}
             for _, s in pending
         ]
-        request_id = self._send("load", [fields], what="loading the program", seed=0)
+        batched = self._batch_loads
+        request_id = self._send("load", [fields], what="loading the program", seed=0, batch=batched)
+        timeout = self.limits.statement_seconds + (BATCH_WAIT if batched else 0.0)
         for index, statement in pending:
             try:
-                self._answer(
-                    "load",
-                    request_id,
-                    what=f"cell {statement.cell}",
-                    timeout=self.limits.statement_seconds,
-                )
+                self._answer("load", request_id, what=f"cell {statement.cell}", timeout=timeout)
             except SubmissionCrashed as error:
                 self.statement_errors[index] = f"raised {error.error_type}: {error.error_message}"
-            except SubmissionTimedOut as error:
-                self.statement_errors[index] = f"did not finish within {error.seconds:g} s"
-                self._skip.add(index)
-                return False
-            except SubmissionExited as error:
-                self.statement_errors[index] = f"ended the process: {error.how}"
+            except (SubmissionTimedOut, SubmissionExited) as error:
+                if batched:
+                    # A batch may hold the answers of statements that ended before the one that
+                    # hung or ended the process: start over, one answer per statement, to know which.
+                    self._batch_loads = False
+                    self._end(grace=0.0)
+                    return False
+                if isinstance(error, SubmissionTimedOut):
+                    self.statement_errors[index] = f"did not finish within {error.seconds:g} s"
+                else:
+                    self.statement_errors[index] = f"ended the process: {error.how}"
                 self._skip.add(index)
                 return False
         if self.substitute_for is not None:

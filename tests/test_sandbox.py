@@ -187,6 +187,29 @@ def test_calls_are_seeded_so_reruns_agree(sandbox) -> None:
     assert not torch.equal(first, other)
 
 
+REUSED_MEMORY = """
+import resource
+import torch
+
+def corr2d(megabytes, rounds):
+    torch.ones(megabytes * 2**18).sum()  # the first touches its pages
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(rounds):
+        torch.ones(megabytes * 2**18).sum()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+"""
+
+
+def test_memory_a_child_frees_is_reused_not_faulted_in_again(sandbox) -> None:
+    """Training allocates and frees the same large tensors step after step; the child's malloc
+    keeps freed memory instead of returning it to the system (where every reuse is a page fault
+    per 4 KiB). Four 64 MiB tensors after the first would otherwise cost 65,536 faults."""
+    with SubmissionProcess(sandbox, submission(REUSED_MEMORY)) as p:
+        faults = p.call(p.item("corr2d"), 64, 4)
+
+    assert faults < 64 * 2**20 // 4096
+
+
 def test_student_output_is_captured_per_call_and_capped(sandbox) -> None:
     source = "def corr2d(X, K):\n    print('hello')\n    print('x' * 200_000)\n    return 1\n"
     with SubmissionProcess(sandbox, submission(source)) as p:
