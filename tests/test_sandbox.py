@@ -187,6 +187,26 @@ def test_calls_are_seeded_so_reruns_agree(sandbox) -> None:
     assert not torch.equal(first, other)
 
 
+def test_the_templates_rehearsal_starts_no_thread() -> None:
+    """The template rehearses the channel before it forks; a thread started there (OpenMP's pool,
+    say) would make every fork unsafe."""
+    import subprocess
+    import sys
+
+    script = (
+        "import os, torch, grader.child\n"
+        "from grader.forkserver import _rehearse_the_channel\n"
+        "before = len(os.listdir('/proc/self/task'))\n"
+        "_rehearse_the_channel()\n"
+        "print(before, len(os.listdir('/proc/self/task')))\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "4"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+
+    before, after = map(int, out.stdout.split())
+    assert after == before
+
+
 REUSED_MEMORY = """
 import resource
 import torch
