@@ -233,7 +233,11 @@ def test_resnet_stacks_the_stem_the_stages_and_the_head(ResNet, process):
 @pytest.fixture(scope="module")
 def resnet18_layers(ResNet18, process):
     return layers(
-        process, ResNet18(what="ResNet18()"), (1, 1, 96, 96), "ResNet18() on a 1x1x96x96 input"
+        process,
+        ResNet18(what="ResNet18()"),
+        (1, 1, 96, 96),
+        "ResNet18() on a 1x1x96x96 input",
+        fast_init=True,
     )
 
 

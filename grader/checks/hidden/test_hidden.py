@@ -39,6 +39,7 @@ def test_vgg_works_for_other_architectures_and_class_counts(VGG, process):
         VGG(arch, num_classes=7, what=f"VGG(arch={arch}, num_classes=7)"),
         (1, 1, 40, 48),
         "VGG on 1x1x40x48",
+        fast_init=True,
     )
     expected = [(1, 4, 20, 24), (1, 8, 10, 12), (1, 8, 5, 6), (1, 240), (1, 4096), (1, 4096), (1, 4096), (1, 4096),
                 (1, 4096), (1, 4096), (1, 7)]  # fmt: skip
@@ -71,6 +72,7 @@ def test_resnet18_works_for_other_class_counts_and_image_sizes(ResNet18, process
         (2, 1, 64, 64),
         "ResNet18 on 2x1x64x64",
         train=True,
+        fast_init=True,
     )
     check_equal(
         (2, 4),

@@ -1,0 +1,64 @@
+"""The probes the child runs for the checks: what a fast shape walk and a fused optimiser change
+(how long they take) and what they do not (what the checks see)."""
+
+import pytest
+import torch
+from torch import nn
+
+from grader import probes
+from grader.seeding import seed_everything
+
+
+def vgg_like() -> nn.Module:
+    return nn.Sequential(
+        nn.LazyConv2d(4, kernel_size=3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.LazyLinear(64),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.LazyLinear(5),
+    )
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_a_fast_shape_walk_sees_what_a_full_one_sees(train) -> None:
+    """The checks walk large models once with `fast_init`: the layers, their arguments, output
+    shapes and parameter counts are those of a walk with the weights drawn."""
+    X = torch.zeros(2, 1, 12, 10)
+    seed_everything(0)
+    full = probes.layers(vgg_like(), X, train=train)
+    seed_everything(0)
+    fast = probes.layers(vgg_like(), X, train=train, fast_init=True)
+
+    assert fast == full
+    assert full["num_params"] == 4 * 9 + 4 + (4 * 6 * 5) * 64 + 64 + 64 * 5 + 5
+
+
+def test_optimisers_are_fused_where_torch_can_fuse_them() -> None:
+    weights = [nn.Parameter(torch.ones(3))]
+    complex_weights = [nn.Parameter(torch.ones(3, dtype=torch.complex64))]
+
+    assert probes._optimizer("adam", weights, 0.1).defaults["fused"] is True
+    assert probes._optimizer("sgd", weights, 0.1).defaults["fused"] is True
+    unfused = probes._optimizer("adam", complex_weights, 0.1)
+    complex_weights[0].grad = torch.ones(3, dtype=torch.complex64)
+    unfused.step()  # a fused step would raise for complex parameters
+
+    assert unfused.defaults["fused"] is False
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_a_short_training_run_lowers_the_loss(optimizer) -> None:
+    seed_everything(0)
+    X = torch.randn(64, 1, 12, 10)
+    y = (X.mean(dim=(1, 2, 3)) > 0).long()
+
+    result = probes.train_steps(
+        vgg_like(), X, y, steps=30, lr=0.01, batch_size=16, optimizer=optimizer
+    )
+
+    losses = result["losses"]
+    assert len(losses) == 30
+    assert sum(losses[-5:]) < sum(losses[:5])
