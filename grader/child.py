@@ -223,17 +223,16 @@ def serve(channel: Channel) -> None:
 def _load(state: ChildState, request: dict[str, Any], channel: Channel, restorer: Restorer) -> None:
     """Run the program's statements in order, answering each as its own `exec` request would be
     answered (same id): the parent times every statement without a round trip per statement.
-    With `"batch": true` the answers go in batches (`grader.protocol.Batch`)."""
+    With `"batch": true` the answers are held for a while (`grader.protocol.Batch`)."""
     statements = request.get("args", [[]])[0]
     if not isinstance(statements, list):
         channel.send({"id": request.get("id"), "ok": False, "protocol_error": "load needs a list"})
         return
-    batch = Batch(channel) if request.get("batch") else None
+    batch = Batch(channel, hold=bool(request.get("batch")))
     for fields in statements:
         one = {"id": request.get("id"), "op": "exec", "args": [fields], "seed": 0}
-        _reply(channel, batch, state, one, {}, restorer, None)
-    if batch is not None:
-        batch.flush()
+        _reply(batch, state, one, {}, restorer, None)
+    batch.flush()
 
 
 def _calls(
@@ -251,35 +250,27 @@ def _calls(
     if not isinstance(calls, list):
         channel.send({"id": request.get("id"), "ok": False, "protocol_error": "calls needs a list"})
         return
-    batch = Batch(channel) if request.get("batch") else None
+    batch = Batch(channel, hold=bool(request.get("batch")))
     for fields in calls:
         if not (isinstance(fields, list) and len(fields) == 3 and isinstance(fields[1], int)):
-            if batch is not None:
-                batch.flush()
+            batch.flush()
             channel.send({"id": request.get("id"), "ok": False, "protocol_error": "bad call"})
             return
         one = {"id": request.get("id"), "op": "call", "args": fields[0], "seed": fields[1]}
-        if not _reply(channel, batch, state, one, tensors, restorer, fields[2]):
+        if not _reply(batch, state, one, tensors, restorer, fields[2]):
             break
-    if batch is not None:
-        batch.flush()
+    batch.flush()
 
 
 def _reply(
-    channel: Channel,
-    batch: Batch | None,
+    batch: Batch,
     state: ChildState,
     request: dict[str, Any],
     tensors: dict[str, Any],
     restorer: Restorer,
     limit: object,
 ) -> bool:
-    """Answer `request` (whose time limit is `limit`) now, or add the answer to `batch`; whether
-    it succeeded."""
-    if batch is None:
-        response, out = _answer(state, request, tensors, restorer)
-        channel.send(response, out)
-        return bool(response.get("ok"))
+    """Answer `request` (whose time limit is `limit`) into `batch`; whether it succeeded."""
     batch.before(limit)
     started, before = time.perf_counter(), len(batch.tensors)
     response, _ = _answer(state, request, tensors, restorer, batch.tensors)

@@ -8,7 +8,7 @@ the child), `{"$layer": {...}}` (a torch layer for the child to build) and `{"$o
 (anything else, described by its type only). Nothing is ever pickled: the blob is in the safetensors
 format, read by `grader.tensorfile`, which builds plain tensors from raw bytes.
 
-A child may answer several requests of one `load` or `calls` request in one frame,
+A child sends the answers of a `load` or `calls` request (one per statement or call) in frames of
 `{"batch": [answer, ...]}` with one blob for all of them (`Batch`); `Channel.answer` hands them out
 one at a time. Both sides use this module, and the parent treats every frame as hostile: sizes are
 capped before anything is read, and `decode` accepts only the forms above. Torch is imported lazily.
@@ -256,11 +256,14 @@ class Batch:
     the same limit (`before`): one that runs to its limit then ends the parent's wait neither
     before nor much after the limit. Each answer's tensors are copied as it is added (the next
     call may change them in place) into one dict under keys unique to the batch, so that
-    `encode(value, batch.tensors, ...)` can write there.
+    `encode(value, batch.tensors, ...)` can write there. With `hold=False` every answer goes at
+    once, in a frame of its own (the parent then knows which request was running when the child
+    hung or ended).
     """
 
-    def __init__(self, channel: Channel) -> None:
+    def __init__(self, channel: Channel, *, hold: bool = True) -> None:
         self.channel = channel
+        self.hold = hold
         self.answers: list[dict[str, Any]] = []
         self.tensors: dict[str, torch.Tensor] = {}
         self._since = 0.0
@@ -275,6 +278,10 @@ class Batch:
     def add(self, answer: dict[str, Any], started: float, added: list[str], limit: object) -> None:
         """Hold `answer` to a request started at `started` (`time.perf_counter()`) with time limit
         `limit`; `added` names the tensors its value put in `self.tensors`."""
+        if not self.hold:
+            self.answers.append(answer)
+            self.flush()
+            return
         for key in added:
             tensor = self.tensors[key] = self.tensors[key].clone()
             self._bytes += tensor.numel() * tensor.element_size()

@@ -65,6 +65,16 @@ def test_an_answer_that_waited_long_enough_goes_at_once(pair, monkeypatch) -> No
     assert [f["batch"] for f in frames(parent, 2)] == [[{"id": 1}], [{"id": 2}]]
 
 
+def test_a_batch_that_does_not_hold_sends_each_answer_at_once(pair) -> None:
+    parent, child = pair
+    batch = Batch(child, hold=False)
+    started = 10**9  # not by age: because it does not hold
+    batch.add({"id": 1}, started, [], 1.0)
+    batch.add({"id": 2}, started, [], 1.0)
+
+    assert [f["batch"] for f in frames(parent, 2)] == [[{"id": 1}], [{"id": 2}]]
+
+
 @pytest.mark.parametrize(
     "batch", [[], "answers", [1, 2], [{"id": 1}] * (protocol.MAX_BATCH + 1)], ids=repr
 )
