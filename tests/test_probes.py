@@ -1,6 +1,8 @@
 """The probes the child runs for the checks: what a fast shape walk and a fused optimiser change
 (how long they take) and what they do not (what the checks see)."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -62,3 +64,43 @@ def test_a_short_training_run_lowers_the_loss(optimizer) -> None:
     losses = result["losses"]
     assert len(losses) == 30
     assert sum(losses[-5:]) < sum(losses[:5])
+
+
+class Scaled(nn.Module):
+    """A layer of a student's own that sizes its weight on its first input and draws it with
+    torch's Kaiming init, which Xavier does not redraw (it is not a Linear or Conv2d)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale: nn.Parameter | None = None
+
+    def forward(self, X):
+        if self.scale is None:
+            self.scale = nn.Parameter(torch.empty(X.shape[-1], X.shape[-1]))
+            nn.init.kaiming_uniform_(self.scale)
+        return X @ self.scale
+
+
+def test_weights_redrawn_after_sizing_are_drawn_once_and_the_others_still_are(monkeypatch) -> None:
+    """With `xavier`, the Kaiming draws of the Lazy layers' sizing pass are skipped for the Linear
+    and Conv2d weights that Xavier redraws next, and made for any other weight."""
+    draws: list[tuple[int, ...]] = []
+    kaiming = nn.init.kaiming_uniform_
+
+    def counted(tensor, *args, **kwargs):
+        draws.append(tuple(tensor.shape))
+        return kaiming(tensor, *args, **kwargs)
+
+    monkeypatch.setattr(nn.init, "kaiming_uniform_", counted)
+    seed_everything(0)
+    model = nn.Sequential(nn.Flatten(), nn.LazyLinear(5), Scaled(), nn.LazyLinear(3))
+    X = torch.randn(8, 2, 3)
+    y = torch.zeros(8, dtype=torch.long)
+
+    probes.train_steps(model, X, y, steps=1, lr=0.0, batch_size=8, xavier=True)
+
+    assert draws == [(5, 5)]  # the student's layer's only: the Linear weights were redrawn
+    scale = model[2].scale
+    assert torch.isfinite(scale).all()
+    assert scale.abs().max() <= math.sqrt(6 / 5)
+    assert model[1].weight.abs().max() <= math.sqrt(6 / (6 + 5))  # Xavier's bound
