@@ -235,8 +235,12 @@ def _optimizer(name: str, params: list[nn.Parameter], lr: float) -> torch.optim.
     parameters on the CPU or CUDA): one pass over each parameter per step instead of one per
     operation, which makes Adam on VGG's dense layers five times as fast."""
     kind = torch.optim.Adam if name == "adam" else torch.optim.SGD
-    fused = all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
-    return kind(params, lr=lr, fused=fused)
+    if all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params):
+        try:
+            return kind(params, lr=lr, fused=True)
+        except (RuntimeError, TypeError, ValueError):  # a torch without these fused kernels
+            pass
+    return kind(params, lr=lr)
 
 
 def apply_init(init: Callable[[nn.Module], Any], specs: list[nn.Module]) -> dict[str, Any]:

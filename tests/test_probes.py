@@ -48,7 +48,22 @@ def test_optimisers_are_fused_where_torch_can_fuse_them() -> None:
     complex_weights[0].grad = torch.ones(3, dtype=torch.complex64)
     unfused.step()  # a fused step would raise for complex parameters
 
-    assert unfused.defaults["fused"] is False
+    assert not unfused.defaults["fused"]
+
+
+def test_a_torch_that_cannot_fuse_gets_the_plain_optimiser(monkeypatch) -> None:
+    plain = torch.optim.Adam
+
+    def adam(params, lr, fused=None):
+        if fused:
+            raise RuntimeError("`fused=True` is not supported here")
+        return plain(params, lr=lr)
+
+    monkeypatch.setattr(torch.optim, "Adam", adam)
+
+    optimiser = probes._optimizer("adam", [nn.Parameter(torch.ones(3))], 0.1)
+
+    assert not optimiser.defaults["fused"]
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
