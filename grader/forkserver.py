@@ -3,8 +3,7 @@
 Started by the parent (`grader.sandbox.Sandbox`), inside the isolation launcher, as
 `python -m grader.forkserver CONTROL_FD LIMITS_JSON DROP SWEEP`. Before forking it runs no torch
 operation but the channel's own tensor handling (a fork after OpenMP or CUDA start-up is unsafe)
-and no student code at all. Over the control
-socket (SOCK_SEQPACKET, JSON messages) it answers:
+and no student code at all. Over the control socket (SOCK_SEQPACKET, JSON messages) it answers:
 
 * `spawn`: hand out a child, forked ahead of the request (the next one is forked right after the
   reply), which sets its own process group and, once it gets its first request, its rlimits,

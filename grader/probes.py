@@ -66,38 +66,45 @@ def _describe_layer(module: nn.Module) -> dict[str, Any]:
     return info
 
 
+_Draws = list[tuple[torch.Tensor, tuple[Any, ...], dict[str, Any]]]
+"""Initialisations asked for and not made: (tensor, args, kwargs) of each call."""
+
+
 @contextlib.contextmanager
-def _kaiming_deferred() -> Iterator[list[tuple[torch.Tensor, tuple[Any, ...], dict[str, Any]]]]:
+def _init_replaced(**functions: Callable[..., torch.Tensor]) -> Iterator[None]:
+    """`torch.nn.init.<name>` replaced by the given functions while the block runs."""
+    saved = {name: getattr(nn.init, name) for name in functions}
+    for name, function in functions.items():
+        setattr(nn.init, name, function)
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(nn.init, name, function)
+
+
+def _skip(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    return tensor
+
+
+@contextlib.contextmanager
+def _kaiming_deferred() -> Iterator[_Draws]:
     """Lazy layers sized here do not draw their Kaiming-uniform weights; the draws asked for are
     listed instead. For a pass whose Linear and Conv2d weights are redrawn right after (Xavier, as
     the book's `apply_init` does): drawing 16.7 million weights of VGG's dense layers twice costs
     70 ms. Biases are drawn as usual (their bound depends on the weight's shape, not its values)."""
-    saved = nn.init.kaiming_uniform_
-    deferred: list[tuple[torch.Tensor, tuple[Any, ...], dict[str, Any]]] = []
+    deferred: _Draws = []
 
     def defer(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
         deferred.append((tensor, args, kwargs))
         return tensor
 
-    nn.init.kaiming_uniform_ = defer
-    try:
+    with _init_replaced(kaiming_uniform_=defer):
         yield deferred
-    finally:
-        nn.init.kaiming_uniform_ = saved
 
 
-@contextlib.contextmanager
-def _no_random_init() -> Iterator[None]:
-    saved = nn.init.kaiming_uniform_, nn.init.uniform_
-
-    def skip(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
-        return tensor
-
-    nn.init.kaiming_uniform_, nn.init.uniform_ = skip, skip
-    try:
-        yield
-    finally:
-        nn.init.kaiming_uniform_, nn.init.uniform_ = saved
+def _no_random_init() -> contextlib.AbstractContextManager[None]:
+    return _init_replaced(kaiming_uniform_=_skip, uniform_=_skip)
 
 
 def layers(
@@ -195,9 +202,12 @@ def train_steps(
     target = torch.device(device)
     model.to(target)
     model.train()
+    sizing: contextlib.AbstractContextManager[_Draws] = (
+        _kaiming_deferred() if xavier else contextlib.nullcontext([])
+    )
+    with sizing as deferred:
+        model(X[:batch_size].to(target))  # size the Lazy layers before the optimiser sees them
     if xavier:
-        with _kaiming_deferred() as deferred:
-            model(X[:batch_size].to(target))  # size the Lazy layers
         redrawn = set()
         for module in model.modules():
             if isinstance(module, nn.Linear | nn.Conv2d):
@@ -206,8 +216,6 @@ def train_steps(
         for tensor, args, kwargs in deferred:  # the rare weight that is not redrawn
             if id(tensor) not in redrawn:
                 nn.init.kaiming_uniform_(tensor, *args, **kwargs)
-    else:
-        model(X[:batch_size].to(target))  # size the Lazy layers before the optimiser sees them
     params = [p for p in model.parameters() if p.requires_grad]
     opt = _optimizer(optimizer, params, lr)
     loss_fn = getattr(model, "loss", None)

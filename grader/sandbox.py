@@ -207,7 +207,8 @@ def _environment() -> dict[str, str]:
     grader as the parent (a student kit or a Gradescope bundle need not be installed). The MALLOC_
     settings make glibc serve large blocks from the heap and keep what is freed: training frees
     and allocates the same tensors step after step, and a block given back to the system costs a
-    page fault per 4 KiB when it is taken again (about 5% of a correct notebook's smoke runs).
+    page fault per 4 KiB when it is taken again (about 5% of a correct notebook's time in its
+    children, measured from their page faults and CPU time).
     The memory limit still holds: the heap counts against it as mappings do.
     """
     env = {
