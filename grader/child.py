@@ -196,6 +196,9 @@ def prepare() -> Restorer:
         import grader.d2l
 
         grader.d2l.install()
+        # This imports torch._inductor.config and with it dynamo (about 900 modules, 2 s). Keep
+        # it here, before the fork: every child that trains needs dynamo anyway (building a torch
+        # optimiser imports it), and would otherwise pay that import itself.
         torch.use_deterministic_algorithms(True, warn_only=True)
         _PREPARED.append(Restorer(*_protected_namespaces()))
     return _PREPARED[0]

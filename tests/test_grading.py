@@ -3,6 +3,9 @@ its own (`grade`) does: same checks, verdicts, messages, points and recorded dat
 carried from one submission to the next."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -75,3 +78,24 @@ def test_a_session_with_a_bad_option_does_not_start(sandbox) -> None:
     with pytest.raises(HarnessError, match="did not start"):
         session.grade(SOLVED)
     session.close()
+
+
+def test_a_grading_run_leaves_hypothesis_unrewritten_where_bytecode_is_not_written() -> None:
+    """pytest would compile Hypothesis's 95 modules from source on every run (2.5 s) where it
+    cannot cache its rewritten bytecode; the engine imports Hypothesis first, and says nothing."""
+    code = (
+        "import contextlib, io, sys, pytest\n"
+        "from grader.grading import _arguments\n"
+        "args = _arguments('all', (), quiet=False)\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    code = pytest.main([*args, '--collect-only', '-q', '--submission=x.ipynb'])\n"
+        "import hypothesis\n"
+        "print(int(code), type(hypothesis.__loader__).__name__, 'cannot be rewritten' in out.getvalue())\n"
+    )
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+
+    assert done.stdout.split()[-3:] == ["0", "SourceFileLoader", "False"], done.stderr[-2000:]
