@@ -1,5 +1,5 @@
-"""The probes the child runs for the checks: what a fast shape walk and a fused optimiser change
-(how long they take) and what they do not (what the checks see)."""
+"""The probes the child runs for the checks: what a fast shape walk, a walk on the meta device and a
+fused optimiser change (how long they take) and what they do not (what the checks see)."""
 
 import math
 
@@ -36,6 +36,70 @@ def test_a_fast_shape_walk_sees_what_a_full_one_sees(train) -> None:
 
     assert fast == full
     assert full["num_params"] == 4 * 9 + 4 + (4 * 6 * 5) * 64 + 64 + 64 * 5 + 5
+
+
+def batch_norm_net() -> nn.Module:
+    return nn.Sequential(
+        nn.LazyConv2d(6, kernel_size=3, stride=2, padding=1),
+        nn.LazyBatchNorm2d(),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d((1, 1)),
+        nn.Flatten(),
+        nn.LazyLinear(3),
+    )
+
+
+@pytest.mark.parametrize("make", [vgg_like, batch_norm_net], ids=["vgg-like", "batch-norm"])
+@pytest.mark.parametrize("train", [False, True])
+def test_a_walk_on_the_meta_device_sees_what_a_walk_on_the_cpu_sees(make, train) -> None:
+    X = torch.zeros(2, 1, 12, 10)
+    seed_everything(0)
+    full = probes.layers(make(), X, train=train)
+    model = make()
+
+    walked = probes.layers(model, X, train=train, fast_init=True, build=(make, [], {}))
+
+    assert walked == full
+    # The twin was walked: the model itself was never run, so its Lazy layers are still unsized.
+    assert any(isinstance(p, nn.parameter.UninitializedParameter) for p in model.parameters())
+
+
+class OnTheCpu(nn.Module):
+    """A reasonable student model that cannot run on the meta device: it makes a CPU tensor."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.LazyLinear(4))
+
+    def forward(self, X):
+        return self.net(X) + torch.zeros(4, device="cpu")
+
+
+class ReadsAValue(nn.Module):
+    """Another: its forward reads a value, which a meta tensor does not have."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.LazyLinear(4))
+
+    def forward(self, X):
+        return self.net(X) * (2.0 if float(X.sum()) > 0 else 1.0)
+
+
+@pytest.mark.parametrize("make", [OnTheCpu, ReadsAValue])
+def test_a_model_that_cannot_run_on_the_meta_device_is_walked_itself(make) -> None:
+    X = torch.zeros(2, 3, 5)
+    seed_everything(0)
+    expected = probes.layers(make(), X, fast_init=True)
+    model = make()
+
+    assert probes.meta_walk((make, [], {}), X, False) is None
+    assert probes.layers(model, X, fast_init=True, build=(make, [], {})) == expected
+    assert expected["output_shape"] == (2, 4)
+
+
+def test_a_build_that_makes_no_module_is_not_walked_on_the_meta_device() -> None:
+    assert probes.meta_walk((lambda: "not a model", [], {}), torch.zeros(1, 2), False) is None
 
 
 def test_optimisers_are_fused_where_torch_can_fuse_them() -> None:

@@ -74,7 +74,7 @@ def small_vgg(VGG, process):
         model,
         (1, 1, 32, 32),
         f"VGG(arch={SMALL_ARCH}, num_classes=5) on a 1x1x32x32 input",
-        fast_init=True,
+        meta=True,
     )
 
 

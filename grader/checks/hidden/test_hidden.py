@@ -39,7 +39,7 @@ def test_vgg_works_for_other_architectures_and_class_counts(VGG, process):
         VGG(arch, num_classes=7, what=f"VGG(arch={arch}, num_classes=7)"),
         (1, 1, 40, 48),
         "VGG on 1x1x40x48",
-        fast_init=True,
+        meta=True,
     )
     expected = [(1, 4, 20, 24), (1, 8, 10, 12), (1, 8, 5, 6), (1, 240), (1, 4096), (1, 4096), (1, 4096), (1, 4096),
                 (1, 4096), (1, 4096), (1, 7)]  # fmt: skip
@@ -54,7 +54,7 @@ def test_vgg11_summary_at_224_matches_the_book(VGG, process):
         VGG(VGG11, what="VGG(arch=VGG-11)"),
         (1, 1, 224, 224),
         "VGG-11 on a 1x1x224x224 input",
-        fast_init=True,
+        meta=True,
     )
     expected = [(1, 64, 112, 112), (1, 128, 56, 56), (1, 256, 28, 28), (1, 512, 14, 14), (1, 512, 7, 7), (1, 25088),
                 (1, 4096), (1, 4096), (1, 4096), (1, 4096), (1, 4096), (1, 4096), (1, 10)]  # fmt: skip
