@@ -183,3 +183,69 @@ def test_weights_redrawn_after_sizing_are_drawn_once_and_the_others_still_are(mo
     assert torch.isfinite(scale).all()
     assert scale.abs().max() <= math.sqrt(6 / 5)
     assert model[1].weight.abs().max() <= math.sqrt(6 / (6 + 5))  # Xavier's bound
+
+
+class Recording(nn.Module):
+    """Records deterministic mode's fill flag in its forward pass and in the backward pass."""
+
+    def __init__(self, seen: list[tuple[str, bool]]) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.LazyLinear(3))
+        self.seen = seen
+
+    def forward(self, X):
+        self.seen.append(("forward", fill_flag()))
+        out = self.net(X)
+        if out.requires_grad:
+            out.register_hook(lambda grad: self.seen.append(("backward", fill_flag())))
+        return out
+
+
+def fill_flag() -> bool:
+    return bool(torch.utils.deterministic.fill_uninitialized_memory)
+
+
+def test_training_steps_fill_new_memory_in_the_forward_pass_only() -> None:
+    """Student code runs in the forward pass, where deterministic mode's filling of new memory
+    stays on; torch's backward pass and optimiser step go without it; the flag is put back."""
+    seen: list[tuple[str, bool]] = []
+    X, y = torch.randn(4, 2, 3), torch.tensor([0, 1, 2, 0])
+
+    probes.train_steps(Recording(seen), X, y, steps=2, lr=0.1, batch_size=4, xavier=True)
+
+    steps = [entry for entry in seen if entry[0] == "backward"]
+    assert len(steps) == 2
+    assert all(flag for kind, flag in seen if kind == "forward")
+    assert not any(flag for _, flag in steps)
+    assert fill_flag()
+
+
+def test_the_fill_flag_is_put_back_when_a_step_fails(monkeypatch) -> None:
+    def broken_step(self, *args, **kwargs):
+        raise RuntimeError("the step failed")
+
+    monkeypatch.setattr(torch.optim.SGD, "step", broken_step)
+
+    with pytest.raises(RuntimeError, match="the step failed"):
+        probes.train_steps(
+            nn.Sequential(nn.Flatten(), nn.Linear(6, 3)),
+            torch.randn(4, 2, 3),
+            torch.tensor([0, 1, 2, 0]),
+            steps=1,
+            lr=0.1,
+            batch_size=4,
+        )
+    assert fill_flag()
+
+
+def test_a_training_run_gives_the_same_losses_every_time() -> None:
+    X, y = torch.randn(16, 1, 12, 10), torch.randint(0, 5, (16,))
+
+    def losses() -> list[float]:
+        seed_everything(3)
+        result = probes.train_steps(
+            vgg_like(), X, y, steps=5, lr=0.01, batch_size=8, optimizer="adam", xavier=True
+        )
+        return result["losses"]
+
+    assert losses() == losses()
