@@ -74,9 +74,11 @@ def main(paths: list[str]) -> None:
     raw = raws[0]
     rows = [row for r in raws for row in summarize(r)]
     info = raw.get("machine_info", {})
-    machine = (
-        f"{info.get('cpu', {}).get('count', '?')} CPUs, Python {info.get('python_version', '?')}"
-    )
+    cpu = info.get("cpu", {})
+    # The processor too: Python and memory-bound kernels run twice as fast on some 2-CPU
+    # machines as on others, so figures from different processors do not compare.
+    brand = f" ({cpu['brand_raw']})" if cpu.get("brand_raw") else ""
+    machine = f"{cpu.get('count', '?')} CPUs{brand}, Python {info.get('python_version', '?')}"
     (ROOT / "benchmarks" / "results.json").write_text(
         json.dumps({"machine": machine, "benchmarks": rows}, indent=2) + "\n"
     )
