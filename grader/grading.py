@@ -104,13 +104,17 @@ def grade(
     extra_args: tuple[str, ...] = (),
     quiet: bool = True,
 ) -> ScoreBook:
-    """Grade the submission at `path`; returns its ScoreBook (checks in the order they ran)."""
+    """Grade the submission at `path`; returns its ScoreBook (checks in the order they ran).
+
+    Without a `sandbox`, one is launched first thing and closed at the end: its template imports
+    torch while pytest starts, imports torch itself and collects the checks (see `launched`)."""
+    owned = launched() if sandbox is None else None
     args = [
         *_arguments(visibility, extra_args, quiet),
         f"--submission={path}",
         *([f"--grade-report={report_dir}"] if report_dir is not None else []),
     ]
-    context = _Context(sandbox)
+    context = _Context(sandbox or owned)
     output = io.StringIO()
     redirect = contextlib.redirect_stdout(output) if quiet else contextlib.nullcontext()
     previous = os.getcwd()
@@ -120,11 +124,25 @@ def grade(
             code = pytest.main(args, plugins=[context])
     finally:
         os.chdir(previous)
+        if owned is not None:
+            owned.close()
     if context.book is None or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         from grader.errors import HarnessError
 
         raise HarnessError(f"grading {path} stopped with {code!r}:\n{output.getvalue()[-3000:]}")
     return context.book
+
+
+def launched() -> Sandbox | None:
+    """A sandbox whose template is starting (`Sandbox.launch`), or None when it cannot be launched
+    (the checks' sandbox fixture then tries again, and fails each check as not graded)."""
+    sandbox = Sandbox()
+    try:
+        sandbox.launch()
+    except Exception:
+        sandbox.close()
+        return None
+    return sandbox
 
 
 def settle() -> None:

@@ -35,6 +35,8 @@ CASES = pytest.StashKey[dict[str, int]]()
 """How many collected cases each check (by function name) has: a parametrized check's points are shared."""
 SANDBOX = pytest.StashKey[Any]()
 """A warm `Sandbox` provided by the caller (the CLI, the tests), reused instead of starting one."""
+LAUNCHED = pytest.StashKey[Any]()
+"""The `Sandbox` this run launched itself (see `launch_sandbox`), closed when the run ends."""
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 NOT_GRADED_MESSAGE = "This check could not be graded; your instructor has been notified."
@@ -53,6 +55,26 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "gpu: needs a CUDA device; skipped (not graded) without one")
     config.stash[SCOREBOOK] = ScoreBook(submission=str(config.getoption("submission") or ""))
     config.stash[RUBRIC] = load_rubric()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A run that grades a submission with no sandbox of the caller's (stashed when the plugins
+    were configured), as `pytest grader --submission NB` is, launches its own now, before
+    collection: the template imports torch (about 4 s) while this process collects the checks."""
+    config = session.config
+    if not config.getoption("submission") or SANDBOX in config.stash:
+        return
+    from grader.grading import launched
+
+    sandbox = launched()
+    if sandbox is not None:
+        config.stash[SANDBOX] = config.stash[LAUNCHED] = sandbox
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    sandbox = config.stash.get(LAUNCHED, None)
+    if sandbox is not None:
+        sandbox.close()
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

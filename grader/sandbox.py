@@ -1,7 +1,7 @@
 """The parent's side of the sandbox: one warm template process, and a child forked from it per submission.
 
 `Sandbox.start()` launches `grader.forkserver` inside the isolation in force (see `isolation`) and
-waits until it has imported torch. `spawn()` then hands out a child (the template forks each one
+waits until it has imported torch (`launch()` does not wait: the first `spawn()` does). `spawn()` then hands out a child (the template forks each one
 before it is asked for) and returns a socket connected to it; `stop()` ends a child (waiting a grace
 period, then killing its process group) and says how it ended. What the template and children print
 to their file descriptors is kept, capped, for staff (`output_tail`), and never parsed. Student code
@@ -81,6 +81,13 @@ class Sandbox:
 
     def start(self) -> None:
         """Launch the template and wait until it is warm."""
+        self.launch()
+        self._await_ready()
+
+    def launch(self) -> None:
+        """Launch the template without waiting for it: it imports torch (about 5 s) while this
+        process goes on (importing torch itself and collecting the checks); `start` or the first
+        `spawn` waits for it."""
         if self._process is not None and self._process.poll() is None:
             return
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -112,7 +119,12 @@ class Sandbox:
         finally:
             theirs.close()
         self._control = ours
+        self.versions = {}
         threading.Thread(target=self._drain, daemon=True).start()
+
+    def _await_ready(self) -> None:
+        if self.versions.get("ready"):
+            return
         self.versions = self._receive(START_SECONDS)
         if not self.versions.get("ready"):
             raise HarnessError(f"the sandbox did not start: {self.output_tail()}")
@@ -154,6 +166,7 @@ class Sandbox:
         return self._tail.decode("utf-8", errors="replace")
 
     def close(self) -> None:
+        self.versions = {}
         if self._control is not None:
             self._control.close()
             self._control = None
@@ -169,7 +182,7 @@ class Sandbox:
     def _ensure_running(self) -> None:
         if self._process is None or self._process.poll() is not None:
             self.close()
-            self.start()
+        self.start()
 
     def _receive(self, timeout: float) -> dict[str, Any]:
         reply, fds = self._receive_with_fds(timeout)

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from grader import grading
 from grader.errors import HarnessError
 from grader.grading import GradingSession, grade
+from grader.plugin import SANDBOX
+from grader.sandbox import Sandbox
 from grader.scoring import total
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,3 +102,65 @@ def test_a_grading_run_leaves_hypothesis_unrewritten_where_bytecode_is_not_writt
     )
 
     assert done.stdout.split()[-3:] == ["0", "SourceFileLoader", "False"], done.stderr[-2000:]
+
+
+ONE_CHECK = ("-k", "test_corr2d_reproduces_the_book_example")
+
+
+def record_launches(monkeypatch) -> list[tuple[str, int]]:
+    """(event, id of the sandbox) for every launch and close, and ("pytest", 0) as pytest starts."""
+    events: list[tuple[str, int]] = []
+    launch, close, main = Sandbox.launch, Sandbox.close, pytest.main
+
+    def launching(self):
+        events.append(("launch", id(self)))
+        launch(self)
+
+    def closing(self):
+        events.append(("close", id(self)))
+        close(self)
+
+    def starting(*args, **kwargs):
+        events.append(("pytest", 0))
+        return main(*args, **kwargs)
+
+    monkeypatch.setattr(Sandbox, "launch", launching)
+    monkeypatch.setattr(Sandbox, "close", closing)
+    monkeypatch.setattr(grading.pytest, "main", starting)
+    return events
+
+
+def test_grading_without_a_sandbox_launches_one_before_pytest_starts(monkeypatch) -> None:
+    """Its template imports torch while pytest starts and collects; it is closed at the end."""
+    events = record_launches(monkeypatch)
+
+    book = grade(SOLVED, extra_args=ONE_CHECK)
+
+    assert [r.outcome for r in book.results] == ["passed"]
+    assert events[0][0] == "launch"
+    assert events[1] == ("pytest", 0)
+    assert {box for event, box in events if event == "launch"} == {events[0][1]}  # only one
+    assert events[-1] == ("close", events[0][1])
+
+
+class SeesTheSandbox:
+    def __init__(self) -> None:
+        self.at_collection: Sandbox | None = None
+        self.running = False
+
+    def pytest_collection_modifyitems(self, config) -> None:
+        self.at_collection = config.stash.get(SANDBOX, None)
+        process = getattr(self.at_collection, "_process", None)
+        self.running = process is not None and process.poll() is None
+
+
+def test_pytest_grader_launches_its_sandbox_before_collecting_and_closes_it() -> None:
+    seen = SeesTheSandbox()
+    args = [*grading._arguments("all", ONE_CHECK, quiet=True), f"--submission={SOLVED}"]
+
+    code = pytest.main(args, plugins=[seen])
+
+    assert code == pytest.ExitCode.OK
+    assert seen.at_collection is not None
+    assert seen.running
+    assert seen.at_collection.versions == {}  # closed when the run ended

@@ -176,6 +176,21 @@ def test_an_unknown_isolation_setting_names_its_source(monkeypatch) -> None:
 # The child
 
 
+def test_a_launched_sandbox_is_waited_for_by_its_first_spawn() -> None:
+    box = Sandbox(TEST_LIMITS)
+    try:
+        box.launch()
+        assert not box.versions.get("ready")  # launching does not wait for torch's import
+
+        with SubmissionProcess(box, submission("def corr2d(X, K):\n    return X + K\n")) as p:
+            assert p.call(p.item("corr2d"), 1, 2) == 3
+
+        assert box.versions["ready"]
+    finally:
+        box.close()
+    assert box.versions == {}
+
+
 def test_calls_are_seeded_so_reruns_agree(sandbox) -> None:
     with SubmissionProcess(
         sandbox, submission("import torch\n\ndef corr2d(X, K):\n    return torch.rand(3)\n")
