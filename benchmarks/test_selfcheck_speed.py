@@ -1,0 +1,28 @@
+"""A student's self-check as they wait for it: `python -m grader check NOTEBOOK` on the solved
+notebook, a fresh process each round (start-up, the sandbox's template, the public checks).
+
+Run with `pytest benchmarks` (or `tox -e bench`).
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLVED = ROOT / "submissions" / "solved.ipynb"
+
+
+def test_self_check_of_a_correct_notebook(benchmark) -> None:
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "grader", "check", str(SOLVED)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    done = benchmark.pedantic(run, rounds=3, iterations=1)
+
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "total 91.5 / 91.5 (public checks)" in done.stdout
