@@ -21,7 +21,7 @@ from typing import Literal
 import pytest
 
 from grader.plugin import CHECKS_DIR, SANDBOX, SCOREBOOK
-from grader.sandbox import Sandbox
+from grader.sandbox import Sandbox, launched
 from grader.scoring import ScoreBook
 
 ROOT = CHECKS_DIR.parent.parent
@@ -106,8 +106,8 @@ def grade(
 ) -> ScoreBook:
     """Grade the submission at `path`; returns its ScoreBook (checks in the order they ran).
 
-    Without a `sandbox`, one is launched first thing and closed at the end: its template imports
-    torch while pytest starts, imports torch itself and collects the checks (see `launched`)."""
+    Without a `sandbox`, one is launched first thing (`grader.sandbox.launched`) and closed at the
+    end: its template imports torch while pytest starts, imports torch and collects the checks."""
     owned = launched() if sandbox is None else None
     args = [
         *_arguments(visibility, extra_args, quiet),
@@ -131,18 +131,6 @@ def grade(
 
         raise HarnessError(f"grading {path} stopped with {code!r}:\n{output.getvalue()[-3000:]}")
     return context.book
-
-
-def launched() -> Sandbox | None:
-    """A sandbox whose template is starting (`Sandbox.launch`), or None when it cannot be launched
-    (the checks' sandbox fixture then tries again, and fails each check as not graded)."""
-    sandbox = Sandbox()
-    try:
-        sandbox.launch()
-    except Exception:
-        sandbox.close()
-        return None
-    return sandbox
 
 
 def settle() -> None:

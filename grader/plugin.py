@@ -36,7 +36,7 @@ CASES = pytest.StashKey[dict[str, int]]()
 SANDBOX = pytest.StashKey[Any]()
 """A warm `Sandbox` provided by the caller (the CLI, the tests), reused instead of starting one."""
 LAUNCHED = pytest.StashKey[Any]()
-"""The `Sandbox` this run launched itself (see `launch_sandbox`), closed when the run ends."""
+"""The `Sandbox` this run launched itself (see `pytest_sessionstart`), closed when the run ends."""
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 NOT_GRADED_MESSAGE = "This check could not be graded; your instructor has been notified."
@@ -60,11 +60,11 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """A run that grades a submission with no sandbox of the caller's (stashed when the plugins
     were configured), as `pytest grader --submission NB` is, launches its own now, before
-    collection: the template imports torch (about 4 s) while this process collects the checks."""
+    collection: the template imports torch (about 5 s) while this process collects the checks."""
     config = session.config
     if not config.getoption("submission") or SANDBOX in config.stash:
         return
-    from grader.grading import launched
+    from grader.sandbox import launched
 
     sandbox = launched()
     if sandbox is not None:

@@ -1,9 +1,10 @@
 """The parent's side of the sandbox: one warm template process, and a child forked from it per submission.
 
 `Sandbox.start()` launches `grader.forkserver` inside the isolation in force (see `isolation`) and
-waits until it has imported torch (`launch()` does not wait: the first `spawn()` does). `spawn()` then hands out a child (the template forks each one
-before it is asked for) and returns a socket connected to it; `stop()` ends a child (waiting a grace
-period, then killing its process group) and says how it ended. What the template and children print
+waits until it has imported torch (`launch()` does not wait: the first `spawn()` does). `spawn()`
+then hands out a child (the template forks each one before it is asked for) and returns a socket
+connected to it; `stop()` ends a child (waiting a grace period, then killing its process group) and
+says how it ended. What the template and children print
 to their file descriptors is kept, capped, for staff (`output_tail`), and never parsed. Student code
 never runs in this process.
 """
@@ -244,3 +245,15 @@ def _environment() -> dict[str, str]:
         if name in os.environ:
             env[name] = os.environ[name]
     return env
+
+
+def launched() -> Sandbox | None:
+    """A sandbox whose template is starting (`Sandbox.launch`), or None when it cannot be launched
+    (the checks' sandbox fixture then tries again, and fails each check as not graded)."""
+    sandbox = Sandbox()
+    try:
+        sandbox.launch()
+    except Exception:
+        sandbox.close()
+        return None
+    return sandbox
