@@ -16,18 +16,27 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from grader import __version__
 from grader.affinity import claim_core
 from grader.collect import Entry, collect
 from grader.errors import GraderError
+from grader.quickexit import leave, leave_at_exit
 from grader.scoring import CheckResult, ScoreBook, by_item, total
 
 EXIT_CODES = """exit status:
   0  check: every public check passed; grade: the batch was graded (whatever the scores)
   1  check: some public checks failed
   2  the command could not run (bad arguments, unreadable paths, a fault of the grader)"""
+
+
+def run() -> NoReturn:
+    """The process's entry point (`python -m grader`, `hw2-grader`): `main`, then a quick exit
+    (`grader.quickexit`) once this process's sandbox is closed."""
+    code = main()
+    close_sessions()
+    leave(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -292,7 +301,7 @@ def _grade_all(pending: list[Entry], out: Path, jobs: int, select: tuple[str, ..
             yield entry, grade_entry(entry, out, select)
         return
     with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=get_context("spawn"), initializer=claim_core
+        max_workers=jobs, mp_context=get_context("spawn"), initializer=start_worker
     ) as pool:
         futures: dict[Future[str], Entry] = {
             pool.submit(grade_entry, e, out, select): e for e in pending
@@ -304,7 +313,24 @@ def _grade_all(pending: list[Entry], out: Path, jobs: int, select: tuple[str, ..
                 yield futures[future], future.result()
 
 
+def start_worker() -> None:
+    """A batch worker's start: a core of its own (`claim_core`), and when the pool shuts it down,
+    its sandbox closed and a quick exit (`grader.quickexit`)."""
+    claim_core()
+    leave_at_exit(close_sessions)
+
+
 _SESSIONS: dict[tuple[str, ...], Any] = {}
+
+
+def close_sessions() -> None:
+    """Close this process's grading sessions and their sandbox (see `grade_entry`)."""
+    sandboxes = {id(s.sandbox): s.sandbox for s in _SESSIONS.values()}
+    for session in _SESSIONS.values():
+        session.close()
+    for sandbox in sandboxes.values():
+        sandbox.close()
+    _SESSIONS.clear()
 
 
 def grade_entry(entry: Entry, out: Path, select: tuple[str, ...] = ()) -> str:
