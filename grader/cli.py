@@ -343,8 +343,15 @@ def grade_entry(entry: Entry, out: Path, select: tuple[str, ...] = ()) -> str:
     first = select not in _SESSIONS
     if first:
         sandbox = next(iter(_SESSIONS.values())).sandbox if _SESSIONS else Sandbox()
-        sandbox.start()
-        _SESSIONS[select] = GradingSession(sandbox, extra_args=select)
+        sandbox.launch()  # its template imports torch while the session collects the checks
+        session = GradingSession(sandbox, extra_args=select)
+        session.start()
+        try:
+            sandbox.start()  # a sandbox that cannot start stops the batch here, before any report
+        except BaseException:
+            session.close()
+            raise
+        _SESSIONS[select] = session
     with tempfile.TemporaryDirectory(prefix="hw2-entry-") as scratch:
         path = Path(scratch) / Path(entry.name).name
         path.write_bytes(read_or_empty(entry))

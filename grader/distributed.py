@@ -42,7 +42,7 @@ class _Grader:
         claim_core()  # before the sandbox starts, so that its children share the core
 
         self.sandbox = Sandbox()
-        self.sandbox.start()
+        self.sandbox.launch()  # its template imports torch while the first session collects
         self.sessions: dict[tuple[str, ...], Any] = {}  # a GradingSession per check selection
         self.graded = 0
 
@@ -54,7 +54,14 @@ class _Grader:
         from grader.grading import GradingSession, settle
 
         if select not in self.sessions:
-            self.sessions[select] = GradingSession(self.sandbox, extra_args=select)
+            session = GradingSession(self.sandbox, extra_args=select)
+            session.start()
+            try:
+                self.sandbox.start()  # a sandbox that cannot start fails this call, not each check
+            except BaseException:
+                session.close()
+                raise
+            self.sessions[select] = session
         with tempfile.TemporaryDirectory(prefix="hw2-ray-") as scratch:
             path = Path(scratch) / Path(name).name
             path.write_bytes(data)

@@ -181,6 +181,11 @@ class GradingSession:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def start(self) -> None:
+        """Start pytest and collect the checks now rather than at the first `grade` (while a
+        launched sandbox's template starts, say)."""
+        self._running()
+
     def grade(self, path: Path, *, report_dir: Path | None = None) -> ScoreBook:
         """Grade the submission at `path`, as `grade(path, sandbox=...)` would."""
         from grader.errors import HarnessError

@@ -1,0 +1,109 @@
+"""A batch worker (grader.cli.grade_entry) and a Ray actor (grader.distributed._Grader) launch the
+sandbox's template first and collect the checks while it starts; they wait for it before their first
+submission, so that a sandbox that cannot start stops them there. Sandbox and session are stand-ins."""
+
+from pathlib import Path
+
+import pytest
+
+import grader.grading
+import grader.sandbox
+from grader import cli
+from grader.collect import Entry
+from grader.distributed import _Grader
+from grader.errors import HarnessError
+from grader.scoring import ScoreBook
+
+
+class World:
+    """Stand-ins for `Sandbox` and `GradingSession` that note what is done to them, in order."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, template_fails: bool = False) -> None:
+        self.events: list[str] = []
+        world = self
+
+        class Sandbox:
+            def launch(self) -> None:
+                world.events.append("launch the template")
+
+            def start(self) -> None:
+                world.events.append("wait for the template")
+                if template_fails:
+                    raise HarnessError("the sandbox did not start")
+
+            def close(self) -> None:
+                world.events.append("close the sandbox")
+
+        class GradingSession:
+            def __init__(self, sandbox: Sandbox, *, extra_args: tuple[str, ...] = ()) -> None:
+                self.sandbox = sandbox
+
+            def start(self) -> None:
+                world.events.append("collect the checks")
+
+            def grade(self, path: Path, **_: object) -> ScoreBook:
+                world.events.append(f"grade {path.name}")
+                return ScoreBook(submission=str(path))
+
+            def close(self) -> None:
+                world.events.append("close the session")
+
+        monkeypatch.setattr(grader.sandbox, "Sandbox", Sandbox)
+        monkeypatch.setattr(grader.grading, "GradingSession", GradingSession)
+        monkeypatch.setattr(grader.grading, "settle", lambda: None)
+        monkeypatch.setattr(cli, "_SESSIONS", {})
+
+
+def _entry(tmp_path: Path, name: str) -> Entry:
+    path = tmp_path / name
+    path.write_text("{}")
+    return Entry(student=path.stem, display_name=path.stem, label=name, name=name, path=path)
+
+
+def test_a_batch_worker_collects_while_its_template_starts(tmp_path: Path, monkeypatch) -> None:
+    world = World(monkeypatch)
+    for name in ("alice.ipynb", "bob.ipynb"):
+        cli.grade_entry(_entry(tmp_path, name), tmp_path / "out")
+    assert world.events == [
+        "launch the template",
+        "collect the checks",
+        "wait for the template",
+        "grade alice.ipynb",
+        "grade bob.ipynb",
+    ]
+
+
+def test_a_batch_worker_stops_before_any_report_when_its_template_cannot_start(
+    tmp_path: Path, monkeypatch
+) -> None:
+    world = World(monkeypatch, template_fails=True)
+    with pytest.raises(HarnessError, match="did not start"):
+        cli.grade_entry(_entry(tmp_path, "alice.ipynb"), tmp_path / "out")
+    assert world.events[-2:] == ["wait for the template", "close the session"]
+    assert cli._SESSIONS == {}
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_ray_actor_collects_while_its_template_starts(tmp_path: Path, monkeypatch) -> None:
+    world = World(monkeypatch)
+    monkeypatch.setattr("grader.affinity.claim_core", lambda: None)
+    actor = _Grader()
+    actor.grade("alice.ipynb", b"{}", ())
+    actor.grade("bob.ipynb", b"{}", ())
+    assert world.events == [
+        "launch the template",
+        "collect the checks",
+        "wait for the template",
+        "grade alice.ipynb",
+        "grade bob.ipynb",
+    ]
+
+
+def test_a_ray_actor_fails_the_call_when_its_template_cannot_start(monkeypatch) -> None:
+    world = World(monkeypatch, template_fails=True)
+    monkeypatch.setattr("grader.affinity.claim_core", lambda: None)
+    actor = _Grader()
+    with pytest.raises(HarnessError, match="did not start"):
+        actor.grade("alice.ipynb", b"{}", ())
+    assert world.events[-2:] == ["wait for the template", "close the session"]
+    assert actor.sessions == {}
