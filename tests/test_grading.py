@@ -104,6 +104,31 @@ def test_a_grading_run_leaves_hypothesis_unrewritten_where_bytecode_is_not_writt
     assert done.stdout.split()[-3:] == ["0", "SourceFileLoader", "False"], done.stderr[-2000:]
 
 
+def test_a_grading_run_freezes_what_it_imported_once_the_checks_are_collected() -> None:
+    """Full garbage collections while grading then skip torch's and pytest's objects: the frozen
+    count is zero before the run, large after collection, and a second run freezes nothing more
+    (frozen objects may still be freed)."""
+    code = (
+        "import contextlib, gc, io, pytest\n"
+        "from grader.grading import _arguments, _Context\n"
+        "args = [*_arguments('all', (), quiet=False), '--collect-only', '-q', '--submission=x.ipynb']\n"
+        "counts = [gc.get_freeze_count()]\n"
+        "for _ in range(2):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        pytest.main(args, plugins=[_Context(None)])\n"
+        "    counts.append(gc.get_freeze_count())\n"
+        "print(*counts)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+    before, first, second = map(int, done.stdout.split()[-3:])
+    assert before == 0, done.stderr[-2000:]
+    assert first > 100_000  # torch, pytest, Hypothesis and the checks: about 200,000
+    assert second <= first
+
+
 ONE_CHECK = ("-k", "test_corr2d_reproduces_the_book_example")
 
 
