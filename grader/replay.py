@@ -5,7 +5,8 @@ not depend on the code under test until one of them fails: the engine draws them
 seeded by the check's digest. Every passing submission therefore sees the same examples, and drawing
 them (hundreds of array draws through the engine) costs the parent more time than running them. So
 the first time a process meets a property check, `plan` runs the engine once with a recorder in
-place of the check's body and the seed the check itself would get, and keeps the arguments it drew;
+place of the check's body and the seed the check itself would get, and keeps the arguments it drew
+(on disk too, for the next process: `grader.plancache`);
 `passes` then runs the body on copies of them, in order, under the same per-example seeding of
 `random` and NumPy that Hypothesis applies. When every example passes, that is Hypothesis's verdict.
 When one fails, the caller runs the check through Hypothesis itself, which tries the same examples,
@@ -46,6 +47,18 @@ def plan(test: Callable[..., Any]) -> Plan:
     known = _PLANS.get(id(test))
     if known is not None and known[0] is test:
         return known[1]
+    from grader import plancache
+
+    drawn = plancache.load(test)
+    if drawn is None:
+        drawn = _draw(test)
+        plancache.store(test, drawn)
+    _PLANS[id(test)] = (test, drawn)
+    return drawn
+
+
+def _draw(test: Callable[..., Any]) -> Plan:
+    """Run Hypothesis's engine on `test` with a recorder for its body; the arguments it drew."""
     fixtures = fixture_names(test)
     drawn: Plan = []
 
@@ -64,7 +77,6 @@ def plan(test: Callable[..., Any]) -> Plan:
     finally:
         handle.inner_test = original
         test_any._hypothesis_internal_use_seed = previous_seed
-    _PLANS[id(test)] = (test, drawn)
     return drawn
 
 

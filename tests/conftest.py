@@ -1,6 +1,10 @@
-"""Fixtures shared by the grader's own tests: one warm sandbox per test session, and golden files
-(`--update-goldens` rewrites them from the current output)."""
+"""Fixtures shared by the grader's own tests: one warm sandbox per test session, golden files
+(`--update-goldens` rewrites them from the current output), and a cache of example plans
+(`grader.plancache`) of the session's own, empty at its start, unless HW2_GRADER_CACHE names one."""
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,6 +24,19 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 GOLDEN = Path(__file__).parent / "golden"
+_PLANS: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if "HW2_GRADER_CACHE" not in os.environ:  # children (the CLI in a subprocess) inherit it
+        _PLANS.append(tempfile.mkdtemp(prefix="hw2-test-plans-"))
+        os.environ["HW2_GRADER_CACHE"] = _PLANS[0]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for folder in _PLANS:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop("HW2_GRADER_CACHE", None)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,0 +1,166 @@
+"""Example plans kept on disk, so that a new process does not draw them again (see `grader.replay`).
+
+Drawing the examples of the property checks costs a process about 1 s of Hypothesis's engine the
+first time it meets them: a student's self-check pays it every time, a batch worker once. The draws
+depend only on the check, the strategies, the settings and the versions of Hypothesis, NumPy and
+torch, so `load` and `store` keep each check's plan in a file named by a digest of all of these (and
+of the check's whole module), in the user's cache folder (`HW2_GRADER_CACHE` names another; `off`
+turns the cache off). Only a derandomized run without an example database is cached: its examples
+are the same on every run by design.
+
+A plan is written in the channel's data-only format (`grader.protocol.encode`, tensors as
+safetensors): no pickle. It is stored only when it reads back exactly as drawn (same types, dtypes,
+shapes, strides and bits); otherwise, and whenever a file is missing, unreadable or from other
+versions, the examples are drawn as before. Whoever can write the cache folder can choose the
+examples, so it belongs to the grader's user: a student can only fool their own self-check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from grader.protocol import HEADER, decode, encode
+
+Plan = list[dict[str, Any]]
+
+FORMAT = "hw2-grader plan 1"
+STRATEGIES = Path(__file__).with_name("strategies.py")
+
+
+def folder() -> Path | None:
+    """Where plans are kept; None when caching is off."""
+    chosen = os.environ.get("HW2_GRADER_CACHE", "")
+    if chosen.lower() == "off":
+        return None
+    if chosen:
+        return Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hw2-grader" / "plans"
+
+
+def key(test: Callable[..., Any]) -> str | None:
+    """The digest that names `test`'s plan; None when its examples are not the same on every run."""
+    settings = getattr(test, "_hypothesis_internal_use_settings", None)
+    if settings is None or not settings.derandomize or settings.database is not None:
+        return None
+    import hypothesis
+    import numpy
+    import torch
+    from hypothesis.internal.reflection import function_digest
+
+    try:
+        module = Path(inspect.getsourcefile(test) or "").read_bytes()
+        strategies = STRATEGIES.read_bytes()
+    except (OSError, TypeError):
+        return None
+    digest = hashlib.sha256()
+    for part in (
+        FORMAT,
+        f"{test.__module__}.{test.__qualname__}",
+        function_digest(test.hypothesis.inner_test).hex(),  # type: ignore[attr-defined]
+        repr(settings),
+        hypothesis.__version__,
+        numpy.__version__,
+        torch.__version__,
+        sys.version,
+    ):
+        digest.update(part.encode() + b"\0")
+    digest.update(module + b"\0" + strategies)
+    return digest.hexdigest()
+
+
+def load(test: Callable[..., Any]) -> Plan | None:
+    """`test`'s stored plan, or None (not stored, unreadable, or caching off)."""
+    where, name = folder(), key(test)
+    if where is None or name is None:
+        return None
+    try:
+        return _read(bytearray((where / f"{name}.plan").read_bytes()))
+    except Exception:  # missing, cut short or tampered with: the examples are drawn instead
+        return None
+
+
+def store(test: Callable[..., Any], plan: Plan) -> bool:
+    """Keep `plan` for `test` if it reads back exactly as drawn; whether it was stored."""
+    where, name = folder(), key(test)
+    if where is None or name is None:
+        return False
+    try:
+        data = _written(plan)
+        if data is None:
+            return False
+        where.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=where, prefix=".plan-")
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temporary, where / f"{name}.plan")
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except (OSError, ValueError, TypeError, RecursionError):
+        return False
+    return True
+
+
+def _written(plan: Plan) -> bytes | None:
+    """The file's bytes for `plan`, or None when they would not read back exactly as drawn."""
+    from grader.tensorfile import pack
+
+    tensors: dict[str, Any] = {}
+    text = json.dumps(encode(plan, tensors), allow_nan=True).encode()
+    blob = pack(tensors) if tensors else b""
+    data = HEADER.pack(len(text), len(blob)) + text + blob
+    if not _same(plan, _read(bytearray(data))):
+        return None
+    return data
+
+
+def _read(data: bytearray) -> Plan:
+    from grader.tensorfile import unpack
+
+    text_len, blob_len = HEADER.unpack_from(data)
+    start = HEADER.size
+    if len(data) != start + text_len + blob_len:
+        raise ValueError("truncated plan file")
+    text = json.loads(bytes(data[start : start + text_len]))
+    tensors = unpack(data[start + text_len :]) if blob_len else {}
+    plan = decode(text, tensors)
+    if not (isinstance(plan, list) and all(isinstance(example, dict) for example in plan)):
+        raise ValueError("not a plan")
+    return plan
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether `a` and `b` are the same value to the last bit (types, dtypes, strides included)."""
+    import torch
+
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, torch.Tensor):
+        if (a.dtype, a.shape, a.stride(), a.requires_grad) != (
+            b.dtype,
+            b.shape,
+            b.stride(),
+            b.requires_grad,
+        ):
+            return False
+        try:
+            return bool(a.detach().numpy().tobytes() == b.detach().numpy().tobytes())
+        except (TypeError, RuntimeError):  # no NumPy dtype (bfloat16): not worth keeping
+            return False
+    if isinstance(a, float):
+        return bool(a.hex() == b.hex()) if a == a else bool(b != b)
+    return bool(a == b) and repr(a) == repr(b)

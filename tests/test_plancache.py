@@ -1,0 +1,147 @@
+"""Example plans kept on disk (grader.plancache): a new process reads the plan the last one drew,
+bit for bit, instead of drawing it; anything that is not a plan for this check, these strategies
+and these versions is drawn again; and only what reads back exactly is kept."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from grader import plancache, replay
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# A fresh process plans a real property check as a grading run does (the grading profile loaded
+# first, as pytest loads the root conftest) and says whether it drew, and what it planned.
+PLAN_IN_A_NEW_PROCESS = """
+import hashlib, json, sys
+sys.path.insert(0, ".")
+import conftest
+from grader import replay
+from grader.checks.test_pooling import test_pool2d_agrees_with_torch_pooling_on_any_input as check
+
+drew = []
+draw = replay._draw
+replay._draw = lambda test: (drew.append(1), draw(test))[1]
+
+def fingerprint(value):
+    if hasattr(value, "stride"):
+        data = value.numpy().tobytes()
+        return [str(value.dtype), list(value.shape), list(value.stride()), value.requires_grad,
+                hashlib.sha256(data).hexdigest()]
+    if isinstance(value, (list, tuple)):
+        return [type(value).__name__, [fingerprint(v) for v in value]]
+    if isinstance(value, dict):
+        return {k: fingerprint(v) for k, v in value.items()}
+    return [type(value).__name__, repr(value)]
+
+plan = replay.plan(check)
+print(json.dumps({"drew": len(drew), "examples": len(plan), "plan": fingerprint(plan)}))
+"""
+
+
+def _plan_in_a_new_process(cache: Path) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", PLAN_IN_A_NEW_PROCESS],
+        cwd=ROOT,
+        env={**__import__("os").environ, "HW2_GRADER_CACHE": str(cache)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_a_new_process_reads_the_plan_the_last_one_drew(tmp_path: Path) -> None:
+    first = _plan_in_a_new_process(tmp_path)
+    second = _plan_in_a_new_process(tmp_path)
+
+    assert (first["drew"], second["drew"]) == (1, 0)
+    assert first["examples"] == 20  # the grading profile's max_examples, all passing
+    assert second["plan"] == first["plan"]
+    assert len(list(tmp_path.glob("*.plan"))) == 1
+
+
+@given(x=st.integers(0, 1000), t=st.sampled_from([0.5, -0.0, float("nan")]))
+def _tensors_and_numbers(seen, x, t):
+    seen.append((x, t))
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.setenv("HW2_GRADER_CACHE", str(tmp_path))
+    monkeypatch.setattr(replay, "_PLANS", {})
+    return tmp_path
+
+
+def test_a_stored_plan_reads_back_as_drawn(cache: Path) -> None:
+    drawn = replay._draw(_tensors_and_numbers)
+    drawn[0]["image"] = torch.arange(6.0).reshape(2, 3)
+    assert plancache.store(_tensors_and_numbers, drawn)
+
+    loaded = plancache.load(_tensors_and_numbers)
+    assert loaded is not None
+    assert plancache._same(loaded, drawn)
+    assert torch.equal(loaded[0]["image"], drawn[0]["image"])
+    assert [(e["x"], str(e["t"])) for e in loaded] == [(e["x"], str(e["t"])) for e in drawn]
+
+
+def test_a_damaged_plan_file_is_drawn_again_and_replaced(cache: Path) -> None:
+    expected = replay._draw(_tensors_and_numbers)
+    assert plancache.store(_tensors_and_numbers, expected)
+    (path,) = cache.glob("*.plan")
+    path.write_bytes(path.read_bytes()[:-7])  # cut short
+
+    assert plancache.load(_tensors_and_numbers) is None
+    assert plancache._same(replay.plan(_tensors_and_numbers), expected)  # drawn again
+    assert plancache.load(_tensors_and_numbers) is not None  # and written again, whole
+
+
+def test_values_that_would_not_read_back_exactly_are_not_kept(cache: Path) -> None:
+    wide = torch.zeros(3, 4)
+    for value in (
+        wide.t(),  # strides the file cannot keep
+        torch.zeros(2, requires_grad=True),
+        torch.zeros(2, dtype=torch.bfloat16),
+        object(),
+        {1: "a key that is not a string"},
+    ):
+        assert not plancache.store(_tensors_and_numbers, [{"value": value}])
+    assert list(cache.glob("*.plan")) == []
+
+
+def test_nothing_is_kept_when_the_cache_is_off(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("HW2_GRADER_CACHE", "off")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(replay, "_PLANS", {})
+
+    assert plancache.folder() is None
+    assert replay.plan(_tensors_and_numbers)
+    assert not plancache.store(_tensors_and_numbers, [{"x": 1}])
+
+
+@settings(derandomize=False, database=None)
+@given(x=st.integers())
+def _random(x):
+    pass
+
+
+def test_only_a_derandomized_run_without_a_database_is_cached(cache: Path) -> None:
+    assert plancache.key(_random) is None
+    assert plancache.key(_tensors_and_numbers) is not None
+    assert not plancache.store(_random, [{"x": 1}])
+
+
+def test_a_change_to_the_strategies_names_another_plan(tmp_path: Path, monkeypatch) -> None:
+    before = plancache.key(_tensors_and_numbers)
+    changed = tmp_path / "strategies.py"
+    changed.write_text(plancache.STRATEGIES.read_text() + "\n# a change\n")
+    monkeypatch.setattr(plancache, "STRATEGIES", changed)
+
+    assert plancache.key(_tensors_and_numbers) not in (None, before)
