@@ -160,6 +160,44 @@ def settle() -> None:
     gc.freeze()
 
 
+class _Planner:
+    """A plugin object that plans every collected property check (`grader.replay.plan`)."""
+
+    def __init__(self) -> None:
+        self.planned: list[str] = []
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from grader import replay
+
+        for item in session.items:
+            test = getattr(item, "obj", None)
+            if test is not None and replay.is_property(test) and item.name not in self.planned:
+                replay.plan(test, on_disk=True)  # no student code runs here
+                self.planned.append(item.name)
+
+
+def draw_plans(visibility: Literal["public", "all"] = "all") -> list[str]:
+    """Draw the example plans of the property checks and keep them on disk (`grader.plancache`)
+    without grading anything, as a container image or a CI cache is built; the checks planned."""
+    planner = _Planner()
+    args = [*_arguments(visibility, (), quiet=True), "--collect-only"]
+    previous = os.getcwd()
+    output = io.StringIO()
+    try:
+        os.chdir(ROOT)
+        with contextlib.redirect_stdout(output):
+            code = pytest.main(args, plugins=[planner])
+    finally:
+        os.chdir(previous)
+    if code != pytest.ExitCode.OK:
+        from grader.errors import HarnessError
+
+        raise HarnessError(
+            f"collecting the checks stopped with {code!r}:\n{output.getvalue()[-3000:]}"
+        )
+    return planner.planned
+
+
 class GradingSession:
     """Grades submission after submission in one pytest session, for a process that grades many.
 

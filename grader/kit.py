@@ -59,6 +59,9 @@ set -euo pipefail
 apt-get update && apt-get install -y python3 python3-pip python3-venv bubblewrap
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install -r /autograder/source/requirements.txt
+# The property checks' examples, drawn once into the image (each submission would spend 1 s on them).
+cd /autograder/source
+HW2_GRADER_CACHE=/autograder/plans /autograder/venv/bin/python -m grader plans
 """
 
 RUN_AUTOGRADER = """\
@@ -66,6 +69,7 @@ RUN_AUTOGRADER = """\
 # Gradescope runs this for every submission; the trusted grading process writes results.json.
 set -uo pipefail
 cd /autograder/source
+export HW2_GRADER_CACHE=/autograder/plans
 /autograder/venv/bin/python -m grader gradescope-run /autograder/submission \\
     --results /autograder/results/results.json
 """

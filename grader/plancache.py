@@ -12,7 +12,10 @@ A plan is written in the channel's data-only format (`grader.protocol.encode`, t
 safetensors): no pickle. It is stored only when it reads back exactly as drawn (same types, dtypes,
 shapes, strides and bits); otherwise, and whenever a file is missing, unreadable or from other
 versions, the examples are drawn as before. Whoever can write the cache folder can choose the
-examples, so it belongs to the grader's user: a student can only fool their own self-check.
+examples, so it belongs to the grader's user, and grading reads it only where student code cannot
+reach it: under bubblewrap, whose sandbox shows the child neither the home folder nor the grader's
+files (`grader.replay.plan(on_disk=...)`). Under the weaker levels, student code runs on the host's
+file system, so plans are drawn in every process, as before.
 """
 
 from __future__ import annotations

@@ -96,12 +96,19 @@ def test_the_gradescope_bundle_grades_a_submission(tmp_path: Path) -> None:
         "grader/checks/hidden/test_hidden.py",
     } <= set(names)
     assert archive.getinfo("run_autograder").external_attr >> 16 & stat.S_IXUSR
+    run_autograder = archive.read("run_autograder").decode()
+    assert "python -m grader gradescope-run /autograder/submission" in run_autograder
+    # The image keeps the examples drawn at setup, where each submission's run reads them.
+    assert "HW2_GRADER_CACHE=/autograder/plans" in run_autograder
     assert (
-        "python -m grader gradescope-run /autograder/submission"
-        in archive.read("run_autograder").decode()
+        "HW2_GRADER_CACHE=/autograder/plans /autograder/venv/bin/python -m grader plans"
+        in archive.read("setup.sh").decode()
     )
     source = tmp_path / "source"
     archive.extractall(source)
+    plans = run_from(source, "plans")
+    assert plans.returncode == 0, plans.stdout[-3000:] + plans.stderr[-3000:]
+    assert "9 property checks planned" in plans.stdout
     submission = tmp_path / "submission"
     submission.mkdir()
     (submission / "hw2.ipynb").write_bytes(SOLVED.read_bytes())

@@ -3,6 +3,7 @@ bit for bit, instead of drawing it; anything that is not a plan for this check, 
 and these versions is drawn again; and only what reads back exactly is kept."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader import plancache, replay
+from grader.grading import grade
+from grader.isolation import Isolation
+from grader.sandbox import Sandbox
+from tests.conftest import TEST_LIMITS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +45,7 @@ def fingerprint(value):
         return {k: fingerprint(v) for k, v in value.items()}
     return [type(value).__name__, repr(value)]
 
-plan = replay.plan(check)
+plan = replay.plan(check, on_disk=True)
 print(json.dumps({"drew": len(drew), "examples": len(plan), "plan": fingerprint(plan)}))
 """
 
@@ -49,7 +54,7 @@ def _plan_in_a_new_process(cache: Path) -> dict:
     done = subprocess.run(
         [sys.executable, "-c", PLAN_IN_A_NEW_PROCESS],
         cwd=ROOT,
-        env={**__import__("os").environ, "HW2_GRADER_CACHE": str(cache)},
+        env={**os.environ, "HW2_GRADER_CACHE": str(cache)},
         capture_output=True,
         text=True,
         timeout=300,
@@ -99,7 +104,7 @@ def test_a_damaged_plan_file_is_drawn_again_and_replaced(cache: Path) -> None:
     path.write_bytes(path.read_bytes()[:-7])  # cut short
 
     assert plancache.load(_tensors_and_numbers) is None
-    assert plancache._same(replay.plan(_tensors_and_numbers), expected)  # drawn again
+    assert plancache._same(replay.plan(_tensors_and_numbers, on_disk=True), expected)  # drawn again
     assert plancache.load(_tensors_and_numbers) is not None  # and written again, whole
 
 
@@ -122,7 +127,7 @@ def test_nothing_is_kept_when_the_cache_is_off(tmp_path: Path, monkeypatch) -> N
     monkeypatch.setattr(replay, "_PLANS", {})
 
     assert plancache.folder() is None
-    assert replay.plan(_tensors_and_numbers)
+    assert replay.plan(_tensors_and_numbers, on_disk=True)
     assert not plancache.store(_tensors_and_numbers, [{"x": 1}])
 
 
@@ -145,3 +150,64 @@ def test_a_change_to_the_strategies_names_another_plan(tmp_path: Path, monkeypat
     monkeypatch.setattr(plancache, "STRATEGIES", changed)
 
     assert plancache.key(_tensors_and_numbers) not in (None, before)
+
+
+ONE_PROPERTY = ("-k", "test_pool2d_agrees_with_torch_pooling_on_any_input")
+
+
+def _grade_reading_plans(sandbox: Sandbox, monkeypatch) -> tuple[list[str], list[str]]:
+    """Grade the solved notebook on one property check; the plans read from disk, the outcomes."""
+    read: list[str] = []
+    load = plancache.load
+
+    def reading(test):
+        read.append(test.__name__)
+        return load(test)
+
+    monkeypatch.setattr(plancache, "load", reading)
+    monkeypatch.setattr(replay, "_PLANS", {})
+    book = grade(ROOT / "submissions" / "solved.ipynb", sandbox=sandbox, extra_args=ONE_PROPERTY)
+    return read, [result.outcome for result in book.results]
+
+
+def test_grading_under_bubblewrap_reads_the_kept_plans(sandbox: Sandbox, monkeypatch) -> None:
+    if sandbox.isolation.mode != "bubblewrap":
+        pytest.skip("bubblewrap is not available here")
+    read, outcomes = _grade_reading_plans(sandbox, monkeypatch)
+    assert read == ["test_pool2d_agrees_with_torch_pooling_on_any_input"]
+    assert outcomes == ["passed"]
+
+
+def test_grading_where_student_code_shares_the_file_system_draws_its_own(monkeypatch) -> None:
+    """Under the weaker levels a student's code could have written the cache: it is not read."""
+    isolation = Isolation("rlimits", drop_to_nobody=False, own_pid_namespace=False)
+    with Sandbox(TEST_LIMITS, isolation) as box:
+        read, outcomes = _grade_reading_plans(box, monkeypatch)
+    assert read == []
+    assert outcomes == ["passed"]
+
+
+def test_the_plans_command_keeps_every_property_checks_plan(tmp_path: Path) -> None:
+    env = {**os.environ, "HW2_GRADER_CACHE": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "grader", "plans"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == f"9 property checks planned; 9 plans in {tmp_path}"
+    assert len(list(tmp_path.glob("*.plan"))) == 9
+
+    off = subprocess.run(
+        [sys.executable, "-m", "grader", "plans"],
+        cwd=ROOT,
+        env={**env, "HW2_GRADER_CACHE": "off"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert off.returncode == 2
+    assert "the plan cache is off" in off.stderr
