@@ -54,6 +54,16 @@ class World:
         monkeypatch.setattr(cli, "_SESSIONS", {})
 
 
+IN_ORDER = [
+    "launch the template",
+    "collect the checks",
+    "wait for the template",
+    "grade alice.ipynb",
+    "grade bob.ipynb",
+]
+"""What a worker or an actor does, in order, for its first two submissions."""
+
+
 def _entry(tmp_path: Path, name: str) -> Entry:
     path = tmp_path / name
     path.write_text("{}")
@@ -64,13 +74,7 @@ def test_a_batch_worker_collects_while_its_template_starts(tmp_path: Path, monke
     world = World(monkeypatch)
     for name in ("alice.ipynb", "bob.ipynb"):
         cli.grade_entry(_entry(tmp_path, name), tmp_path / "out")
-    assert world.events == [
-        "launch the template",
-        "collect the checks",
-        "wait for the template",
-        "grade alice.ipynb",
-        "grade bob.ipynb",
-    ]
+    assert world.events == IN_ORDER
 
 
 def test_a_batch_worker_stops_before_any_report_when_its_template_cannot_start(
@@ -90,13 +94,7 @@ def test_a_ray_actor_collects_while_its_template_starts(tmp_path: Path, monkeypa
     actor = _Grader()
     actor.grade("alice.ipynb", b"{}", ())
     actor.grade("bob.ipynb", b"{}", ())
-    assert world.events == [
-        "launch the template",
-        "collect the checks",
-        "wait for the template",
-        "grade alice.ipynb",
-        "grade bob.ipynb",
-    ]
+    assert world.events == IN_ORDER
 
 
 def test_a_ray_actor_fails_the_call_when_its_template_cannot_start(monkeypatch) -> None:
