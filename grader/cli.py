@@ -364,14 +364,17 @@ def grade_entry(entry: Entry, out: Path, select: tuple[str, ...] = ()) -> str:
 
     first = select not in _SESSIONS
     if first:
-        sandbox = next(iter(_SESSIONS.values())).sandbox if _SESSIONS else Sandbox()
+        shared = next(iter(_SESSIONS.values())).sandbox if _SESSIONS else None
+        sandbox = shared or Sandbox()
         sandbox.launch()  # its template imports torch while the session collects the checks
         session = GradingSession(sandbox, extra_args=select)
-        session.start()
         try:
+            session.start()
             sandbox.start()  # a sandbox that cannot start stops the batch here, before any report
         except BaseException:
             session.close()
+            if shared is None:
+                sandbox.close()
             raise
         _SESSIONS[select] = session
     with tempfile.TemporaryDirectory(prefix="hw2-entry-") as scratch:

@@ -55,8 +55,8 @@ class _Grader:
 
         if select not in self.sessions:
             session = GradingSession(self.sandbox, extra_args=select)
-            session.start()
             try:
+                session.start()
                 self.sandbox.start()  # a sandbox that cannot start fails this call, not each check
             except BaseException:
                 session.close()

@@ -45,8 +45,10 @@ def folder() -> Path | None:
         return None
     if chosen:
         return Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "hw2-grader" / "plans"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    if not base.is_absolute():  # no home folder to speak of (`~` left as it is)
+        return None
+    return base / "hw2-grader" / "plans"
 
 
 def key(test: Callable[..., Any]) -> str | None:

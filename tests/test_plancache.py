@@ -211,3 +211,14 @@ def test_the_plans_command_keeps_every_property_checks_plan(tmp_path: Path) -> N
     )
     assert off.returncode == 2
     assert "the plan cache is off" in off.stderr
+
+
+def test_the_cache_is_in_the_users_cache_folder_and_off_without_a_home(monkeypatch) -> None:
+    monkeypatch.delenv("HW2_GRADER_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", "/var/cache/staff")
+    assert plancache.folder() == Path("/var/cache/staff/hw2-grader/plans")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", "/home/ta")
+    assert plancache.folder() == Path("/home/ta/.cache/hw2-grader/plans")
+    monkeypatch.setenv("HOME", "not-a-home")  # as `~` stays when there is no home folder
+    assert plancache.folder() is None

@@ -18,7 +18,13 @@ from grader.scoring import ScoreBook
 class World:
     """Stand-ins for `Sandbox` and `GradingSession` that note what is done to them, in order."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, *, template_fails: bool = False) -> None:
+    def __init__(
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        *,
+        template_fails: bool = False,
+        collection_fails: bool = False,
+    ) -> None:
         self.events: list[str] = []
         world = self
 
@@ -40,6 +46,8 @@ class World:
 
             def start(self) -> None:
                 world.events.append("collect the checks")
+                if collection_fails:
+                    raise HarnessError("the grading session did not start")
 
             def grade(self, path: Path, **_: object) -> ScoreBook:
                 world.events.append(f"grade {path.name}")
@@ -83,9 +91,24 @@ def test_a_batch_worker_stops_before_any_report_when_its_template_cannot_start(
     world = World(monkeypatch, template_fails=True)
     with pytest.raises(HarnessError, match="did not start"):
         cli.grade_entry(_entry(tmp_path, "alice.ipynb"), tmp_path / "out")
-    assert world.events[-2:] == ["wait for the template", "close the session"]
+    assert world.events[-3:] == ["wait for the template", "close the session", "close the sandbox"]
     assert cli._SESSIONS == {}
     assert not (tmp_path / "out").exists()
+
+
+def test_a_batch_worker_closes_its_sandbox_when_the_checks_cannot_be_collected(
+    tmp_path: Path, monkeypatch
+) -> None:
+    world = World(monkeypatch, collection_fails=True)
+    with pytest.raises(HarnessError, match="did not start"):
+        cli.grade_entry(_entry(tmp_path, "alice.ipynb"), tmp_path / "out")
+    assert world.events == [
+        "launch the template",
+        "collect the checks",
+        "close the session",
+        "close the sandbox",
+    ]
+    assert cli._SESSIONS == {}
 
 
 def test_a_ray_actor_collects_while_its_template_starts(tmp_path: Path, monkeypatch) -> None:
