@@ -85,30 +85,29 @@ def test_a_batch_worker_collects_while_its_template_starts(tmp_path: Path, monke
     assert world.events == IN_ORDER
 
 
-def test_a_batch_worker_stops_before_any_report_when_its_template_cannot_start(
-    tmp_path: Path, monkeypatch
+@pytest.mark.parametrize(
+    ("failure", "events"),
+    [
+        (
+            "template_fails",
+            ["launch the template", "collect the checks", "wait for the template",
+             "close the session", "close the sandbox"],
+        ),
+        (
+            "collection_fails",
+            ["launch the template", "collect the checks", "close the session", "close the sandbox"],
+        ),
+    ],
+)  # fmt: skip
+def test_a_batch_worker_that_cannot_start_closes_what_it_launched_before_any_report(
+    tmp_path: Path, monkeypatch, failure: str, events: list[str]
 ) -> None:
-    world = World(monkeypatch, template_fails=True)
+    world = World(monkeypatch, **{failure: True})
     with pytest.raises(HarnessError, match="did not start"):
         cli.grade_entry(_entry(tmp_path, "alice.ipynb"), tmp_path / "out")
-    assert world.events[-3:] == ["wait for the template", "close the session", "close the sandbox"]
+    assert world.events == events
     assert cli._SESSIONS == {}
     assert not (tmp_path / "out").exists()
-
-
-def test_a_batch_worker_closes_its_sandbox_when_the_checks_cannot_be_collected(
-    tmp_path: Path, monkeypatch
-) -> None:
-    world = World(monkeypatch, collection_fails=True)
-    with pytest.raises(HarnessError, match="did not start"):
-        cli.grade_entry(_entry(tmp_path, "alice.ipynb"), tmp_path / "out")
-    assert world.events == [
-        "launch the template",
-        "collect the checks",
-        "close the session",
-        "close the sandbox",
-    ]
-    assert cli._SESSIONS == {}
 
 
 def test_a_ray_actor_collects_while_its_template_starts(tmp_path: Path, monkeypatch) -> None:
