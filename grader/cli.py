@@ -366,9 +366,9 @@ def grade_entry(entry: Entry, out: Path, select: tuple[str, ...] = ()) -> str:
     if first:
         shared = next(iter(_SESSIONS.values())).sandbox if _SESSIONS else None
         sandbox = shared or Sandbox()
-        sandbox.launch()  # its template imports torch while the session collects the checks
         session = GradingSession(sandbox, extra_args=select)
         try:
+            sandbox.launch()  # its template imports torch while the session collects the checks
             session.start()
             sandbox.start()  # a sandbox that cannot start stops the batch here, before any report
         except BaseException:

@@ -118,22 +118,32 @@ def grade(
         *([f"--grade-report={report_dir}"] if report_dir is not None else []),
     ]
     context = _Context(sandbox or owned)
+    try:
+        code, output = _main_at_root(args, context, quiet=quiet)
+    finally:
+        if owned is not None:
+            owned.close()
+    if context.book is None or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        from grader.errors import HarnessError
+
+        raise HarnessError(f"grading {path} stopped with {code!r}:\n{output[-3000:]}")
+    return context.book
+
+
+def _main_at_root(
+    args: list[str], plugin: object, *, quiet: bool = True
+) -> tuple[int | pytest.ExitCode, str]:
+    """`pytest.main(args)` with `plugin`, run from the repository root; its exit code, and what
+    it printed when `quiet` (kept for the error message rather than shown)."""
     output = io.StringIO()
     redirect = contextlib.redirect_stdout(output) if quiet else contextlib.nullcontext()
     previous = os.getcwd()
     try:
         os.chdir(ROOT)
         with redirect:
-            code = pytest.main(args, plugins=[context])
+            return pytest.main(args, plugins=[plugin]), output.getvalue()
     finally:
         os.chdir(previous)
-        if owned is not None:
-            owned.close()
-    if context.book is None or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        from grader.errors import HarnessError
-
-        raise HarnessError(f"grading {path} stopped with {code!r}:\n{output.getvalue()[-3000:]}")
-    return context.book
 
 
 _FROZEN: list[bool] = []
@@ -144,9 +154,9 @@ def freeze_imports() -> None:
     Hypothesis, the checks) out of the garbage collector's sight, without a collection first.
 
     A full collection otherwise scans those 200,000-odd objects: a self-check ran five, 0.04-0.16 s
-    each and longer as imports went on, the last one while grading (now 0.003 s). Garbage in reference cycles at
-    that moment (a little, from imports) is kept for the process's life; doing this once bounds it.
-    `settle` goes further for a process that grades many submissions."""
+    each and longer as imports went on, the last one while grading (now 0.003 s). Garbage in
+    reference cycles at that moment (a little, from imports) is kept for the process's life; doing
+    this once bounds it. `settle` goes further for a process that grades many submissions."""
     if not _FROZEN:
         _FROZEN.append(True)
         gc.freeze()
@@ -169,32 +179,23 @@ class _Planner:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         from grader import replay
 
-        for item in session.items:
-            test = getattr(item, "obj", None)
-            if test is not None and replay.is_property(test) and item.name not in self.planned:
-                replay.plan(test, on_disk=True)  # no student code runs here
-                self.planned.append(item.name)
+        functions = [item.obj for item in session.items if isinstance(item, pytest.Function)]
+        for test in dict.fromkeys(f for f in functions if replay.is_property(f)):  # each once
+            replay.plan(test, on_disk=True)  # no student code runs here
+            self.planned.append(test.__name__)
 
 
 def draw_plans(visibility: Literal["public", "all"] = "all") -> list[str]:
     """Draw the example plans of the property checks and keep them on disk (`grader.plancache`)
     without grading anything, as a container image or a CI cache is built; the checks planned."""
     planner = _Planner()
-    args = [*_arguments(visibility, (), quiet=True), "--collect-only"]
-    previous = os.getcwd()
-    output = io.StringIO()
-    try:
-        os.chdir(ROOT)
-        with contextlib.redirect_stdout(output):
-            code = pytest.main(args, plugins=[planner])
-    finally:
-        os.chdir(previous)
+    code, output = _main_at_root(
+        [*_arguments(visibility, (), quiet=True), "--collect-only"], planner
+    )
     if code != pytest.ExitCode.OK:
         from grader.errors import HarnessError
 
-        raise HarnessError(
-            f"collecting the checks stopped with {code!r}:\n{output.getvalue()[-3000:]}"
-        )
+        raise HarnessError(f"collecting the checks stopped with {code!r}:\n{output[-3000:]}")
     return planner.planned
 
 

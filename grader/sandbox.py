@@ -4,9 +4,8 @@
 waits until it has imported torch (`launch()` does not wait: the first `spawn()` does). `spawn()`
 then hands out a child (the template forks each one before it is asked for) and returns a socket
 connected to it; `stop()` ends a child (waiting a grace period, then killing its process group) and
-says how it ended. What the template and children print
-to their file descriptors is kept, capped, for staff (`output_tail`), and never parsed. Student code
-never runs in this process.
+says how it ended. What the template and children print to their file descriptors is kept, capped,
+for staff (`output_tail`), and never parsed. Student code never runs in this process.
 """
 
 from __future__ import annotations
