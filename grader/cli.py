@@ -269,13 +269,16 @@ def student_folder(out: Path, entry: Entry) -> Path:
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    from grader.report import write_atomically
+    from grader.report import discard_unfinished_writes, write_atomically
 
     if args.jobs < 1:
         raise GraderError(f"invalid --jobs {args.jobs} from the command line: use 1 or more")
     intake = collect(args.paths)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
+    # a killed run's half-written reports (no worker of this run is writing yet)
+    for folder in {out, *(student_folder(out, e) for e in intake.entries)}:
+        discard_unfinished_writes(folder)
     done = [e for e in intake.entries if (student_folder(out, e) / "results.json").exists()]
     pending = [e for e in intake.entries if args.force or e not in done]
     print(

@@ -168,6 +168,14 @@ def write_atomically(path: Path, text: str) -> None:
     temporary.replace(path)
 
 
+def discard_unfinished_writes(folder: Path) -> None:
+    """Remove the temporary files `write_atomically` left in `folder` when a run was killed mid-write.
+
+    Call it only while no other process writes into `folder` (one grading run per output folder)."""
+    for temporary in folder.glob(".*.*.tmp"):
+        temporary.unlink(missing_ok=True)
+
+
 def _environment() -> Any:
     import jinja2
 

@@ -116,9 +116,13 @@ def test_grade_writes_every_report(tmp_path: Path) -> None:
     assert "raised SystemExit" in (out / "5000" / "feedback.md").read_text()
     assert "unknown: canvas.zip:notes_4000_8000_a.pdf" in (out / "problems.txt").read_text()
 
+    killed_mid_write = [out / "2000" / ".feedback.html.4242.tmp", out / ".summary.html.4242.tmp"]
+    for path in killed_mid_write:
+        path.write_text("<html>half of a pa")
     again = run_cli("grade", str(archive), "--out", str(out), "-k", "pool2d or corr2d_reproduces")
 
     assert "5 submissions: 5 already graded, 0 to grade" in again.stdout
+    assert not [path for path in killed_mid_write if path.exists()]
 
 
 def test_an_interrupted_batch_resumes_without_losing_or_repeating_a_submission(
