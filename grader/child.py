@@ -226,14 +226,22 @@ def serve(channel: Channel) -> None:
 def _load(state: ChildState, request: dict[str, Any], channel: Channel, restorer: Restorer) -> None:
     """Run the program's statements in order, answering each as its own `exec` request would be
     answered (same id): the parent times every statement without a round trip per statement.
-    With `"batch": true` the answers are held for a while (`grader.protocol.Batch`)."""
-    statements = request.get("args", [[]])[0]
-    if not isinstance(statements, list):
-        channel.send({"id": request.get("id"), "ok": False, "protocol_error": "load needs a list"})
+    Then, as their own requests would be answered: the grader's stand-ins for the items given
+    (`substitute`, if any), and the lookup of each item definition given (`item`), so that a
+    child is ready in one round trip. With `"batch": true` the answers are held for a while
+    (`grader.protocol.Batch`). Args: `[statements, substitute, items]`, the last two optional."""
+    args = request.get("args")
+    statements, substitute, items = [*args, None, []][:3] if isinstance(args, list) else [0, 0, 0]
+    if not (isinstance(statements, list) and isinstance(items, list)):
+        channel.send({"id": request.get("id"), "ok": False, "protocol_error": "load needs lists"})
         return
     batch = Batch(channel, hold=bool(request.get("batch")))
-    for fields in statements:
-        one = {"id": request.get("id"), "op": "exec", "args": [fields], "seed": 0}
+    requests = [("exec", fields) for fields in statements]
+    if substitute is not None:
+        requests.append(("substitute", substitute))
+    requests += [("item", definition) for definition in items]
+    for op, fields in requests:
+        one = {"id": request.get("id"), "op": op, "args": [fields], "seed": 0}
         _reply(batch, state, one, {}, restorer, None)
     batch.flush()
 

@@ -37,7 +37,7 @@ from grader.protocol import (
     encode,
 )
 from grader.sandbox import ExitStatus, Sandbox
-from grader.submission import Submission
+from grader.submission import Definition, Submission
 
 Recipe = tuple[Any, ...]
 
@@ -103,6 +103,11 @@ class SubmissionProcess:
         self._pid: int | None = None
         self._channel: Channel | None = None
         self._handles: dict[int, Handle] = {}
+        self._items: dict[str, Handle | SubmissionCrashed] = {}
+        """The items the current child looked up as it loaded: each one's handle, or why it has none."""
+        self._lookup_items = True
+        """False once a lookup during a load hung or ended the child: items are then looked up
+        one request each, when first used."""
         self._keys = itertools.count(1)
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
@@ -249,8 +254,7 @@ class SubmissionProcess:
         """The request (op, args, seed) that makes the object a recipe describes."""
         op, *rest = recipe
         if op == "item":
-            definition = self.submission.require(rest[0])
-            return op, [{**asdict(definition), "decorators": list(definition.decorators)}], 0
+            return op, [_definition_fields(self.submission.require(rest[0]))], 0
         if op in ("call", "method"):
             return op, list(rest[:-1]), rest[-1]
         return op, list(rest), 0
@@ -268,6 +272,12 @@ class SubmissionProcess:
         """The handle of `remote` in the current child, remade from its recipe if need be."""
         if remote.key in self._handles:
             return self._handles[remote.key]
+        if remote.recipe[0] == "item" and remote.recipe[1] in self._items:
+            found = self._items[remote.recipe[1]]
+            if isinstance(found, SubmissionCrashed):
+                raise found
+            self._handles[remote.key] = found
+            return found
         op, args, seed = self._request_for(remote.recipe)
         value = self._request(op, args, what=f"remaking {remote.type}", timeout=None, seed=seed)
         if not isinstance(value, Handle):
@@ -365,15 +375,20 @@ class SubmissionProcess:
             pid, sock = self.sandbox.spawn()
             self._pid, self._channel = pid, Channel(sock)
             self._handles.clear()
+            self._items.clear()
             self.generation += 1
             if self._load():
                 return
 
     def _load(self) -> bool:
-        """Run the program's statements; False when the child had to be restarted (start over).
+        """Run the program's statements, set up the stand-ins and look up the items; False when the
+        child had to be restarted (start over).
 
-        One `load` request carries them all; the child answers once per statement, so each
-        statement still has its own time limit and its own error, without a round trip each."""
+        One `load` request carries it all; the child answers once per statement, so each
+        statement still has its own time limit and its own error, without a round trip each; then
+        once for the stand-ins, and once per item this child grades (each of the submission's
+        items, or the ones it stands in for), looked up as `item` would: `_materialize` takes them
+        from `_items`."""
         pending = [
             (index, statement)
             for index, statement in enumerate(self.submission.program.statements)
@@ -383,8 +398,19 @@ class SubmissionProcess:
             {**asdict(s), "names": list(s.names), "decorators": list(s.decorators)}
             for _, s in pending
         ]
+        substitute = None if self.substitute_for is None else list(self.substitute_for)
+        graded_here = self.substitute_for or tuple(self.submission.definitions)
+        defined = [name for name in graded_here if name in self.submission.definitions]
+        lookups = defined if self._lookup_items else []
+        definitions = [_definition_fields(self.submission.require(name)) for name in lookups]
         batched = self._batch_loads
-        request_id = self._send("load", [fields], what="loading the program", seed=0, batch=batched)
+        request_id = self._send(
+            "load",
+            [fields, substitute, definitions],
+            what="loading the program",
+            seed=0,
+            batch=batched,
+        )
         timeout = self.limits.statement_seconds + (BATCH_WAIT if batched else 0.0)
         for index, statement in pending:
             try:
@@ -404,18 +430,27 @@ class SubmissionProcess:
                     self.statement_errors[index] = f"ended the process: {error.how}"
                 self._skip.add(index)
                 return False
-        if self.substitute_for is not None:
+        if substitute is not None:
             what = "setting up the grader's stand-ins"
             try:
-                self._exchange(
-                    "substitute",
-                    [list(self.substitute_for)],
-                    what=what,
-                    timeout=self.limits.statement_seconds,
-                    seed=0,
-                )
+                self._answer("substitute", request_id, what=what, timeout=timeout)
             except SubmissionCrashed as error:
                 raise HarnessError(f"{what} failed: {error}") from None
+        for name in lookups:
+            try:
+                found = self._answer("item", request_id, what=f"looking up {name}", timeout=timeout)
+            except SubmissionCrashed as error:
+                self._items[name] = error
+                continue
+            except (SubmissionTimedOut, SubmissionExited):
+                # Student code (a decorator's class) hung or ended the child: start over, and look
+                # each item up when it is used, as its own request, so that only its checks fail.
+                self._lookup_items = False
+                self._end(grace=0.0)
+                return False
+            if not isinstance(found, Handle):
+                raise HarnessError(f"looking up {name} gave {type(found).__name__}, not an object")
+            self._items[name] = found
         return True
 
     def _end(self, grace: float, *, wait: bool = True) -> ExitStatus | None:
@@ -431,6 +466,11 @@ class SubmissionProcess:
             self.restarts += 1
         self._handles.clear()
         return status
+
+
+def _definition_fields(definition: Definition) -> dict[str, Any]:
+    """An item's definition as the child's `item` request takes it."""
+    return {**asdict(definition), "decorators": list(definition.decorators)}
 
 
 class StudentItem:

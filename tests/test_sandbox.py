@@ -287,6 +287,65 @@ def test_objects_are_remade_after_a_restart(sandbox) -> None:
     assert torch.equal(before, after)
 
 
+def _count_requests(monkeypatch) -> list[str]:
+    sent: list[str] = []
+    original = SubmissionProcess._send
+    monkeypatch.setattr(
+        SubmissionProcess,
+        "_send",
+        lambda self, op, args, **kw: sent.append(op) or original(self, op, args, **kw),
+    )
+    return sent
+
+
+TWO_ITEMS = "def corr2d(X, K):\n    return X * 2\n\ndef pool2d(X, size):\n    return X + 1\n"
+
+
+def test_a_child_looks_its_items_up_as_it_loads_in_one_round_trip(sandbox, monkeypatch) -> None:
+    sent = _count_requests(monkeypatch)
+    with SubmissionProcess(sandbox, submission(TWO_ITEMS)) as p:
+        corr2d, pool2d = p.item("corr2d"), p.item("pool2d")
+        assert sent == ["load"]
+        assert (corr2d.type, pool2d.type) == ("function", "function")
+        assert (p.call(corr2d, 3, None), p.call(pool2d, 3, None)) == (6, 4)
+
+
+def test_a_stand_in_child_sets_up_and_looks_up_its_items_in_the_same_round_trip(
+    sandbox, monkeypatch
+) -> None:
+    source = (
+        "import torch\nfrom torch import nn\n\ndef corr2d(X, K):\n    return X * 0\n\n"
+        "class Conv2D(nn.Module):\n    def __init__(self, kernel_size):\n        super().__init__()\n"
+        "        self.weight = nn.Parameter(torch.ones(kernel_size))\n\n"
+        "    def forward(self, x):\n        return corr2d(x, self.weight)\n"
+    )
+    sent = _count_requests(monkeypatch)
+    with SubmissionProcess(sandbox, submission(source), substitute_for=("Conv2D",)) as p:
+        layer = p.call(p.item("Conv2D"), (2, 2))
+        got = p.method(layer, "forward", torch.ones(3, 3))
+
+    assert sent == ["load", "call", "method"]
+    assert torch.equal(got, torch.full((2, 2), 4.0))  # the stand-in corr2d, not the student's
+
+
+def test_an_item_whose_lookup_hangs_fails_alone(sandbox) -> None:
+    """`@add_to_class(X)` binds the name to None, so the lookup evaluates X again; here X hangs
+    the second time. The child is restarted and the items are looked up one by one when used."""
+    source = (
+        "import time\n\nclass Box:\n    pass\n\nseen = []\n\n"
+        "def box():\n    seen.append(1)\n    if len(seen) > 1:\n        time.sleep(60)\n"
+        "    return Box\n\n"
+        "def add_to_class(Class):\n    def wrapper(obj):\n        setattr(Class, obj.__name__, obj)\n"
+        "    return wrapper\n\n"
+        + TWO_ITEMS.replace("def pool2d", "@add_to_class(box())\ndef pool2d")
+    )
+    with SubmissionProcess(sandbox, submission(source)) as p:
+        assert p.call(p.item("corr2d"), 3, None) == 6
+        with pytest.raises(SubmissionTimedOut):
+            p.item("pool2d")
+        assert p.call(p.item("corr2d"), 5, None) == 10
+
+
 def test_a_request_the_child_cannot_serve_is_our_fault_not_the_students(sandbox) -> None:
     with SubmissionProcess(sandbox, submission("def corr2d(X, K):\n    return 1\n")) as p:
         f = p.item("corr2d")

@@ -25,19 +25,19 @@ except ImportError:  # the student kit ships without the stand-ins
 
 
 @pytest.fixture(scope="session")
-def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
-    provided = request.config.stash.get(SANDBOX, None)
+def sandbox(pytestconfig: pytest.Config) -> Iterator[Sandbox]:
+    provided = pytestconfig.stash.get(SANDBOX, None)
     if provided is not None:
         yield provided
         return
     with Sandbox() as box:
-        request.config.stash[SANDBOX] = box
+        pytestconfig.stash[SANDBOX] = box
         yield box
 
 
 @pytest.fixture(scope="session")
-def submission(request: pytest.FixtureRequest) -> Submission:
-    path = request.config.getoption("submission")
+def submission(pytestconfig: pytest.Config) -> Submission:
+    path = pytestconfig.getoption("submission")
     if not path:
         raise pytest.UsageError("pass the notebook to grade: pytest grader --submission NOTEBOOK")
     return load_submission(Path(path))
@@ -45,11 +45,11 @@ def submission(request: pytest.FixtureRequest) -> Submission:
 
 @pytest.fixture(scope="session")
 def process(
-    request: pytest.FixtureRequest, sandbox: Sandbox, submission: Submission
+    pytestconfig: pytest.Config, sandbox: Sandbox, submission: Submission
 ) -> Iterator[SubmissionProcess]:
     with SubmissionProcess(sandbox, submission) as running:
         yield running
-    request.config.stash[SCOREBOOK].student_seconds += running.student_seconds
+    pytestconfig.stash[SCOREBOOK].student_seconds += running.student_seconds
 
 
 @pytest.fixture(autouse=True)
@@ -59,14 +59,14 @@ def _seed() -> None:
 
 @pytest.fixture(scope="session")
 def item_processes(
-    request: pytest.FixtureRequest,
+    pytestconfig: pytest.Config,
 ) -> Iterator[dict[tuple[str, ...], SubmissionProcess]]:
     """Children of their own for the items that build on other items (see grader.substitutes)."""
     processes: dict[tuple[str, ...], SubmissionProcess] = {}
     yield processes
     for running in processes.values():
         running.close()
-        request.config.stash[SCOREBOOK].student_seconds += running.student_seconds
+        pytestconfig.stash[SCOREBOOK].student_seconds += running.student_seconds
 
 
 def _item(name: str):
