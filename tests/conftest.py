@@ -1,6 +1,7 @@
 """Fixtures shared by the grader's own tests: one warm sandbox per test session, golden files
-(`--update-goldens` rewrites them from the current output), and a cache of example plans
-(`grader.plancache`) of the session's own, empty at its start, unless HW2_GRADER_CACHE names one."""
+(`--update-goldens` rewrites them from the current output), a cache of example plans
+(`grader.plancache`) of the session's own, empty at its start, unless HW2_GRADER_CACHE names one,
+and the list of requests the test's submission processes send."""
 
 import os
 import shutil
@@ -11,9 +12,23 @@ from pathlib import Path
 import pytest
 
 from grader.limits import Limits
+from grader.remote import SubmissionProcess
 from grader.sandbox import Sandbox
 
 TEST_LIMITS = Limits(call_seconds=3.0, statement_seconds=3.0, memory_bytes=2 * 2**30, processes=64)
+
+
+@pytest.fixture
+def sent_requests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The op of every request a `SubmissionProcess` sends during the test, in order."""
+    sent: list[str] = []
+    original = SubmissionProcess._send
+    monkeypatch.setattr(
+        SubmissionProcess,
+        "_send",
+        lambda self, op, args, **kw: sent.append(op) or original(self, op, args, **kw),
+    )
+    return sent
 
 
 @pytest.fixture(scope="session")

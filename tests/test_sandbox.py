@@ -287,31 +287,19 @@ def test_objects_are_remade_after_a_restart(sandbox) -> None:
     assert torch.equal(before, after)
 
 
-def _count_requests(monkeypatch) -> list[str]:
-    sent: list[str] = []
-    original = SubmissionProcess._send
-    monkeypatch.setattr(
-        SubmissionProcess,
-        "_send",
-        lambda self, op, args, **kw: sent.append(op) or original(self, op, args, **kw),
-    )
-    return sent
-
-
 TWO_ITEMS = "def corr2d(X, K):\n    return X * 2\n\ndef pool2d(X, size):\n    return X + 1\n"
 
 
-def test_a_child_looks_its_items_up_as_it_loads_in_one_round_trip(sandbox, monkeypatch) -> None:
-    sent = _count_requests(monkeypatch)
+def test_a_child_looks_its_items_up_as_it_loads_in_one_round_trip(sandbox, sent_requests) -> None:
     with SubmissionProcess(sandbox, submission(TWO_ITEMS)) as p:
         corr2d, pool2d = p.item("corr2d"), p.item("pool2d")
-        assert sent == ["load"]
+        assert sent_requests == ["load"]
         assert (corr2d.type, pool2d.type) == ("function", "function")
         assert (p.call(corr2d, 3, None), p.call(pool2d, 3, None)) == (6, 4)
 
 
 def test_a_stand_in_child_sets_up_and_looks_up_its_items_in_the_same_round_trip(
-    sandbox, monkeypatch
+    sandbox, sent_requests
 ) -> None:
     source = (
         "import torch\nfrom torch import nn\n\ndef corr2d(X, K):\n    return X * 0\n\n"
@@ -319,12 +307,11 @@ def test_a_stand_in_child_sets_up_and_looks_up_its_items_in_the_same_round_trip(
         "        self.weight = nn.Parameter(torch.ones(kernel_size))\n\n"
         "    def forward(self, x):\n        return corr2d(x, self.weight)\n"
     )
-    sent = _count_requests(monkeypatch)
     with SubmissionProcess(sandbox, submission(source), substitute_for=("Conv2D",)) as p:
         layer = p.call(p.item("Conv2D"), (2, 2))
         got = p.method(layer, "forward", torch.ones(3, 3))
 
-    assert sent == ["load", "call", "method"]
+    assert sent_requests == ["load", "call", "method"]
     assert torch.equal(got, torch.full((2, 2), 4.0))  # the stand-in corr2d, not the student's
 
 
