@@ -54,18 +54,33 @@ def table(rows: list[dict], machine: str) -> str:
                 extra += f" [{seconds(low)} to {seconds(high)}]"
             extra += ")"
         if "notebooks_per_minute" in row:
-            extra = (
-                f" ({row['notebooks']} notebooks: {row['notebooks_per_minute']}/min, "
-                f"peak RSS {row['peak_rss_mb']} MB)"
-            )
+            extra = f" ({row['notebooks']} notebooks: {row['notebooks_per_minute']}/min, "
+            if "steady_seconds_per_notebook" in row:
+                extra += (
+                    f"first result after {row['first_result_seconds']:.1f} s, then "
+                    f"{row['steady_seconds_per_notebook']:.2f} s per notebook, "
+                )
+            extra += f"peak RSS {row['peak_rss_mb']} MB)"
         lines.append(
             f"| `{row['name']}`{extra} | {seconds(row['median_s'])} | {seconds(row['min_s'])} | "
             f"{seconds(row['max_s'])} | {row['rounds']} |"
         )
-    batches = {row["name"]: row["median_s"] for row in rows if "notebooks_per_minute" in row}
-    one, two = batches.get("test_batch_of_notebooks[1]"), batches.get("test_batch_of_notebooks[2]")
+    batches = {row["name"]: row for row in rows if "notebooks_per_minute" in row}
+    one, two, core = (
+        batches.get(f"test_batch_of_notebooks[{how}]") for how in ("1", "2", "1-one-core")
+    )
     if one and two:
-        lines += ["", f"Two workers grade the batch {one / two:.2f}x as fast as one."]
+        ratio = (
+            f"Two workers grade the batch {one['median_s'] / two['median_s']:.2f}x as fast as one"
+        )
+        if core:
+            ratio += (
+                f", {core['median_s'] / two['median_s']:.2f}x as fast as one confined to one core"
+            )
+            if "steady_seconds_per_notebook" in core and "steady_seconds_per_notebook" in two:
+                steady = core["steady_seconds_per_notebook"] / two["steady_seconds_per_notebook"]
+                ratio += f" ({steady:.2f}x after the first result)"
+        lines += ["", ratio + "."]
     return "\n".join(lines)
 
 
