@@ -229,9 +229,12 @@ def _load(state: ChildState, request: dict[str, Any], channel: Channel, restorer
     Then, as their own requests would be answered: the grader's stand-ins for the items given
     (`substitute`, if any), and the lookup of each item definition given (`item`), so that a
     child is ready in one round trip. With `"batch": true` the answers are held for a while
-    (`grader.protocol.Batch`). Args: `[statements, substitute, items]`, the last two optional."""
+    (`grader.protocol.Batch`). Args: `[statements, substitute or None, items]`."""
     args = request.get("args")
-    statements, substitute, items = [*args, None, []][:3] if isinstance(args, list) else [0, 0, 0]
+    if not (isinstance(args, list) and len(args) == 3):
+        channel.send({"id": request.get("id"), "ok": False, "protocol_error": "load needs 3 args"})
+        return
+    statements, substitute, items = args
     if not (isinstance(statements, list) and isinstance(items, list)):
         channel.send({"id": request.get("id"), "ok": False, "protocol_error": "load needs lists"})
         return

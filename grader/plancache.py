@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from grader.protocol import HEADER, decode, encode
+from grader.protocol import HEADER, decode, encode, frame
 
 Plan = list[dict[str, Any]]
 
@@ -116,12 +116,8 @@ def store(test: Callable[..., Any], plan: Plan) -> bool:
 
 def _written(plan: Plan) -> bytes | None:
     """The file's bytes for `plan`, or None when they would not read back exactly as drawn."""
-    from grader.tensorfile import pack
-
     tensors: dict[str, Any] = {}
-    text = json.dumps(encode(plan, tensors), allow_nan=True).encode()
-    blob = pack(tensors) if tensors else b""
-    data = HEADER.pack(len(text), len(blob)) + text + blob
+    data = frame(encode(plan, tensors), tensors)
     if not _same(plan, _read(bytearray(data))):
         return None
     return data

@@ -40,6 +40,18 @@ class ProtocolError(Exception):
     """A frame that breaks the protocol: too large, cut short, malformed, or of the wrong form."""
 
 
+def frame(header: Any, tensors: dict[str, torch.Tensor] | None = None) -> bytes:
+    """One frame as `Channel` sends it: the lengths (`HEADER`), the JSON header, the tensors'
+    safetensors blob (none when there are no tensors)."""
+    blob = b""
+    if tensors:
+        from grader.tensorfile import pack
+
+        blob = pack(tensors)
+    text = json.dumps(header, allow_nan=True).encode()
+    return HEADER.pack(len(text), len(blob)) + text + blob
+
+
 class ChannelClosed(ProtocolError):
     """The other side closed the channel (for the parent: the child exited or was killed)."""
 
@@ -207,13 +219,7 @@ class Channel:
         return self._held.popleft()
 
     def send(self, header: dict[str, Any], tensors: dict[str, torch.Tensor] | None = None) -> None:
-        blob = b""
-        if tensors:
-            from grader.tensorfile import pack
-
-            blob = pack(tensors)
-        text = json.dumps(header, allow_nan=True).encode()
-        self.sock.sendall(HEADER.pack(len(text), len(blob)) + text + blob)
+        self.sock.sendall(frame(header, tensors))
 
     def receive(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         header_len, blob_len = HEADER.unpack(self._read(HEADER.size))

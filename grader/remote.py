@@ -399,10 +399,10 @@ class SubmissionProcess:
             for _, s in pending
         ]
         substitute = None if self.substitute_for is None else list(self.substitute_for)
-        graded_here = self.substitute_for or tuple(self.submission.definitions)
-        defined = [name for name in graded_here if name in self.submission.definitions]
-        lookups = defined if self._lookup_items else []
-        definitions = [_definition_fields(self.submission.require(name)) for name in lookups]
+        defined = self.submission.definitions
+        graded_here = self.substitute_for or tuple(defined)
+        lookups = [name for name in graded_here if name in defined] if self._lookup_items else []
+        definitions = [_definition_fields(defined[name]) for name in lookups]
         batched = self._batch_loads
         request_id = self._send(
             "load",
