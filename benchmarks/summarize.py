@@ -52,6 +52,10 @@ def table(rows: list[dict], machine: str) -> str:
             if "harness_seconds_min" in row:
                 low, high = row["harness_seconds_min"], row["harness_seconds_max"]
                 extra += f" [{seconds(low)} to {seconds(high)}]"
+            if "harness_cpu_seconds" in row:
+                extra += f"; harness CPU {seconds(row['harness_cpu_seconds'])}"
+                if "parent_cpu_seconds" in row:
+                    extra += f", of which the grading process {seconds(row['parent_cpu_seconds'])}"
             extra += ")"
         if "notebooks_per_minute" in row:
             extra = f" ({row['notebooks']} notebooks: {row['notebooks_per_minute']}/min, "
