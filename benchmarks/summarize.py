@@ -33,7 +33,9 @@ def summarize(raw: dict) -> list[dict]:
 
 
 def seconds(value: float) -> str:
-    return f"{value * 1000:.2f} ms" if value < 1 else f"{value:.2f} s"
+    """Three significant figures in milliseconds below a second (a harness recorded to the
+    millisecond reads 182 ms, not 182.00 ms), else seconds to two decimals."""
+    return f"{value * 1000:.3g} ms" if value < 1 else f"{value:.2f} s"
 
 
 def table(rows: list[dict], machine: str) -> str:
