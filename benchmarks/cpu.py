@@ -23,11 +23,10 @@ def own_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def descendants_seconds(root: int | None = None) -> float | None:
-    """User and system CPU seconds of every process below `root` (this process by default): of each
-    one still in /proc (a zombie included) its own time and the time of the children it reaped,
-    plus, for this process, the children it reaped itself. None where /proc cannot be read."""
-    root = os.getpid() if root is None else root
+def descendants_seconds() -> float | None:
+    """User and system CPU seconds of every process below this one: of each one still in /proc (a
+    zombie included) its own time and the time of the children it reaped, plus the children this
+    process reaped itself. None where /proc cannot be read."""
     try:
         names = [name for name in os.listdir(PROC) if name.isdigit()]
     except OSError:
@@ -43,13 +42,11 @@ def descendants_seconds(root: int | None = None) -> float | None:
         parent = int(fields[1])
         seconds = sum(int(value) for value in fields[11:15]) / tick  # utime stime cutime cstime
         below.setdefault(parent, []).append((int(name), seconds))
-    total = 0.0
-    pending = [root]
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = reaped.ru_utime + reaped.ru_stime
+    pending = [os.getpid()]
     while pending:
         for pid, seconds in below.get(pending.pop(), []):
             total += seconds
             pending.append(pid)
-    if root == os.getpid():
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        total += usage.ru_utime + usage.ru_stime
     return total

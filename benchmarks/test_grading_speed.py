@@ -48,9 +48,7 @@ def test_grade_one_correct_notebook(benchmark, graders, how) -> None:
 
     own, children = own_seconds(), descendants_seconds()
     book = benchmark.pedantic(graded, rounds=9)
-    own = own_seconds() - own
-    if children is not None:
-        children = (descendants_seconds() or 0.0) - children
+    own, children_after = own_seconds() - own, descendants_seconds()
 
     assert total(book.results).points == 100
     benchmark.extra_info["student_seconds"] = round(statistics.median(s for _, s in rounds), 3)
@@ -60,9 +58,9 @@ def test_grade_one_correct_notebook(benchmark, graders, how) -> None:
     benchmark.extra_info["harness_seconds_min"] = round(min(w - s for w, s in rounds), 3)
     benchmark.extra_info["harness_seconds_max"] = round(max(w - s for w, s in rounds), 3)
     benchmark.extra_info["parent_cpu_seconds"] = round(own / len(rounds), 3)
-    if children is not None:
+    if children is not None and children_after is not None:
         student = sum(s for _, s in rounds)
-        harness_cpu = (own + children - student) / len(rounds)
+        harness_cpu = (own + children_after - children - student) / len(rounds)
         benchmark.extra_info["harness_cpu_seconds"] = round(harness_cpu, 3)
     per_item: dict[str, float] = defaultdict(float)
     for result in book.results:
