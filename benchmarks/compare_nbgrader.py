@@ -35,7 +35,7 @@ def ensure_nbgrader(venv: Path) -> Path:
         subprocess.run([str(bin_dir / "pip"), "install", "-q", "nbgrader", "ipykernel"], check=True)
     shim = venv / "d2l-shim" / "d2l"
     shim.mkdir(parents=True, exist_ok=True)
-    (shim / "__init__.py").write_text("from grader.d2l import torch\n")
+    (shim / "__init__.py").write_text("from d2lcompat import torch\n")
     site = subprocess.run(
         [
             str(bin_dir / "python"),

@@ -1,10 +1,11 @@
-"""Turn a pytest-benchmark JSON file into benchmarks/results.json and the README's performance table.
+"""Turn a pytest-benchmark JSON file into benchmarks/results.json and the performance table of
+benchmarks/README.md.
 
     .venv/bin/python -m pytest benchmarks -p no:randomly --benchmark-json=benchmarks/raw.json
     .venv/bin/python benchmarks/summarize.py benchmarks/raw.json [more.json ...]
 
-The table in README.md between the `<!-- performance:start -->` and `<!-- performance:end -->` lines
-is rewritten; everything else in the README is left as it is.
+The table in benchmarks/README.md between the `<!-- performance:start -->` and
+`<!-- performance:end -->` lines is rewritten; everything else in that file is left as it is.
 """
 
 import json
@@ -13,6 +14,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- performance:start -->", "<!-- performance:end -->"
+TABLE_FILE = ROOT / "benchmarks" / "README.md"
+"""Where the performance table lives, between the START and END lines."""
 
 
 def summarize(raw: dict) -> list[dict]:
@@ -90,6 +93,16 @@ def table(rows: list[dict], machine: str) -> str:
     return "\n".join(lines)
 
 
+def with_table(text: str, new_table: str) -> str:
+    """`text` with what lies between its START and END lines replaced by `new_table`; `text` as it
+    is when it lacks either line."""
+    if START not in text or END not in text:
+        return text
+    before, rest = text.split(START, 1)
+    _, after = rest.split(END, 1)
+    return f"{before}{START}\n{new_table}\n{END}{after}"
+
+
 def main(paths: list[str]) -> None:
     raws = [json.loads(Path(path).read_text()) for path in paths]
     raw = raws[0]
@@ -103,12 +116,10 @@ def main(paths: list[str]) -> None:
     (ROOT / "benchmarks" / "results.json").write_text(
         json.dumps({"machine": machine, "benchmarks": rows}, indent=2) + "\n"
     )
-    readme = (ROOT / "README.md").read_text()
-    if START in readme and END in readme:
-        before, rest = readme.split(START, 1)
-        _, after = rest.split(END, 1)
-        readme = f"{before}{START}\n{table(rows, machine)}\n{END}{after}"
-        (ROOT / "README.md").write_text(readme)
+    text = TABLE_FILE.read_text()
+    rewritten = with_table(text, table(rows, machine))
+    if rewritten != text:
+        TABLE_FILE.write_text(rewritten)
     print(table(rows, machine))
 
 

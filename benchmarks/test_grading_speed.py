@@ -20,7 +20,7 @@ import pytest
 
 from benchmarks.cpu import descendants_seconds, own_seconds
 from grader.grading import GradingSession, grade, settle
-from grader.sandbox import Sandbox
+from grader.sandbox.launcher import Sandbox
 from grader.scoring import total
 
 SOLVED = Path(__file__).resolve().parent.parent / "submissions" / "solved.ipynb"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.collect import collect
-from grader.submission import parse_submission
+from grader.intake.sources import collect
+from grader.intake.submission import parse_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLVED = ROOT / "submissions" / "solved.ipynb"

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader.remote import SubmissionProcess
-from grader.sandbox import Sandbox
-from grader.submission import load_submission
+from grader.intake.submission import load_submission
+from grader.sandbox.launcher import Sandbox
+from grader.sandbox.process import SubmissionProcess
 
 SOLVED = Path(__file__).resolve().parent.parent / "submissions" / "solved.ipynb"
 X = torch.arange(9.0).reshape(3, 3)

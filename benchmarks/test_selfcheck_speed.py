@@ -1,6 +1,6 @@
 """A student's self-check as they wait for it: `python -m grader check NOTEBOOK` on the solved
 notebook, a fresh process each round (start-up, the sandbox's template, the public checks, the exit).
-A first, untimed round keeps the example plans (`grader.plancache`), as a student's first self-check
+A first, untimed round keeps the example plans (`grader.replay.cache`), as a student's first self-check
 does for the next ones.
 
 Run with `pytest benchmarks` (or `tox -e bench`).

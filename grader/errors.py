@@ -12,6 +12,20 @@
     * WrongReturnType         student code returned something other than what the check needs
   * HarnessError              our fault (bad fixture, broken reference): costs nothing; the check is
                               marked "not graded" and staff are told
+  * ConfigurationError        the run cannot start as set up (a bad `HW2_GRADER_ISOLATION`, an
+                              isolation this machine lacks, a missing package): `error: ...`, exit 2
+    * RubricError             `rubric.toml` is invalid (in `grader.rubric`)
+
+Internal exceptions, never shown to students nor raised out of the grader:
+
+* `grader.protocol.channel.ProtocolError` (and `ChannelClosed`): a frame that breaks the channel's
+  rules; the parent turns it into a `SubmissionExited` or a `HarnessError`. `grader.protocol` is a
+  leaf that the child imports, so these do not derive from `GraderError`.
+* `grader.protocol.tensorfile.TensorFileError`: tensor bytes that do not parse (a `ProtocolError`
+  to the channel's readers).
+* `grader.replay.cache`'s `ValueError` for a plan file that does not read back: the plan is drawn
+  again.
+* `grader.protocol.values.Unkeyable`: a value that cannot key the checks' memo; it is computed afresh.
 
 Messages are written for students: plain sentences, second person, what happened and what to do.
 """
@@ -62,6 +76,10 @@ class BrokenDefinition(SubmissionError):
 
 class HarnessError(GraderError):
     """The grader itself failed; the check is not graded and staff see the details."""
+
+
+class ConfigurationError(GraderError):
+    """The run cannot start as configured; the message says which setting and what to do."""
 
 
 class DefinitionFailed(SubmissionError):

@@ -21,7 +21,7 @@ from typing import Literal
 import pytest
 
 from grader.plugin import CHECKS_DIR, SANDBOX, SCOREBOOK
-from grader.sandbox import Sandbox, launched
+from grader.sandbox.launcher import Sandbox, launched
 from grader.scoring import ScoreBook
 
 ROOT = CHECKS_DIR.parent.parent
@@ -109,7 +109,7 @@ def grade(
 ) -> ScoreBook:
     """Grade the submission at `path`; returns its ScoreBook (checks in the order they ran).
 
-    Without a `sandbox`, one is launched first thing (`grader.sandbox.launched`) and closed at the
+    Without a `sandbox`, one is launched first thing (`grader.sandbox.launcher.launched`) and closed at the
     end: its template imports torch while pytest starts, imports torch and collects the checks."""
     owned = launched() if sandbox is None else None
     args = [
@@ -171,13 +171,13 @@ def settle() -> None:
 
 
 class _Planner:
-    """A plugin object that plans every collected property check (`grader.replay.plan`)."""
+    """A plugin object that plans every collected property check (`grader.replay.plans.plan`)."""
 
     def __init__(self) -> None:
         self.planned: list[str] = []
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        from grader import replay
+        from grader.replay import plans as replay
 
         functions = [item.obj for item in session.items if isinstance(item, pytest.Function)]
         for test in dict.fromkeys(f for f in functions if replay.is_property(f)):  # each once
@@ -186,7 +186,7 @@ class _Planner:
 
 
 def draw_plans(visibility: Literal["public", "all"] = "all") -> list[str]:
-    """Draw the example plans of the property checks and keep them on disk (`grader.plancache`)
+    """Draw the example plans of the property checks and keep them on disk (`grader.replay.cache`)
     without grading anything, as a container image or a CI cache is built; the checks planned."""
     planner = _Planner()
     code, output = _main_at_root(

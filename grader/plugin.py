@@ -64,7 +64,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if not config.getoption("submission") or SANDBOX in config.stash:
         return
-    from grader.sandbox import launched
+    from grader.sandbox.launcher import launched
 
     sandbox = launched()
     if sandbox is not None:
@@ -85,7 +85,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run (and report) the checks in the homework's order of items; count parametrized cases."""
-    from grader.submission import HOMEWORK_ITEMS
+    from grader.intake.submission import HOMEWORK_ITEMS
 
     rubric = config.stash[RUBRIC]
     order = {item: index for index, item in enumerate(HOMEWORK_ITEMS)}
@@ -119,9 +119,9 @@ def is_check(item: pytest.Item) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """A property check whose planned examples all pass is done (see `grader.replay`); any other
+    """A property check whose planned examples all pass is done (see `grader.replay.plans`); any other
     check, and one with a failing example, is run as usual (by Hypothesis, which then shrinks)."""
-    from grader import replay
+    from grader.replay import plans as replay
 
     config = pyfuncitem.config
     test = pyfuncitem.obj
@@ -151,7 +151,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if sandbox is not None:
         lines.append(f"grader: isolation {sandbox.describe()}")
     else:
-        from grader import isolation
+        from grader.sandbox import isolation
 
         lines.append(f"grader: isolation {isolation.detect(isolation.preferred()).describe()}")
     return lines
@@ -264,6 +264,7 @@ def run_submission(session: pytest.Session, submission: Path, report_dir: Path |
 
 def write_results(book: ScoreBook, path: Path) -> None:
     """Gradescope's results.json for one submission, written atomically by the trusted parent."""
-    from grader.report import results_json, write_atomically
+    from grader.reports.results import results_json
+    from grader.reports.writing import write_atomically
 
     write_atomically(path, results_json(book))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+from grader.errors import ConfigurationError
 from grader.scoring import Visibility
 
 RUBRIC_PATH = Path(__file__).with_name("rubric.toml")
@@ -26,7 +27,7 @@ class RubricEntry:
     visibility: Visibility
 
 
-class RubricError(ValueError):
+class RubricError(ConfigurationError, ValueError):
     """The rubric file is malformed; the message says where."""
 
 

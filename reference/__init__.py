@@ -2,7 +2,7 @@
 
 One module per book section (7.2 `cross_correlation`, 7.3 `padding`, 7.4 `channels`, 7.5 `pooling`,
 7.6 `lenet`, 8.2 `vgg`, 8.6 `resnet`). The models subclass the d2l-compatible `Classifier` of
-`grader.d2l`, the only part of `grader` this package imports. Importing it prints nothing.
+`d2lcompat`, the only part of `grader` this package imports. Importing it prints nothing.
 """
 
 from reference.channels import corr2d_multi_in, corr2d_multi_in_out, corr2d_multi_in_out_1x1

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from grader.d2l import torch as d2l
+from d2lcompat import torch as d2l
 
 
 def init_cnn(module: nn.Module) -> None:

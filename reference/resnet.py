@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from grader.d2l import torch as d2l
+from d2lcompat import torch as d2l
 
 ResNetArch = Sequence[tuple[int, int]]
 """A ResNet architecture: one (num_residuals, num_channels) pair per stage after the stem."""

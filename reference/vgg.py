@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from grader.d2l import torch as d2l
+from d2lcompat import torch as d2l
 
 VGGArch = Sequence[tuple[int, int]]
 """A VGG architecture: one (num_convs, out_channels) pair per block."""

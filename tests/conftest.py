@@ -1,6 +1,6 @@
 """Fixtures shared by the grader's own tests: one warm sandbox per test session, golden files
 (`--update-goldens` rewrites them from the current output), a cache of example plans
-(`grader.plancache`) of the session's own, empty at its start, unless HW2_GRADER_CACHE names one,
+(`grader.replay.cache`) of the session's own, empty at its start, unless HW2_GRADER_CACHE names one,
 and the list of requests the test's submission processes send."""
 
 import os
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.limits import Limits
-from grader.remote import SubmissionProcess
-from grader.sandbox import Sandbox
+from grader.sandbox.launcher import Sandbox
+from grader.sandbox.limits import Limits
+from grader.sandbox.process import SubmissionProcess
 
 TEST_LIMITS = Limits(call_seconds=3.0, statement_seconds=3.0, memory_bytes=2 * 2**30, processes=64)
 

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import torch
 
 import reference
-from grader.protocol import Layer
-from grader.remote import SubmissionProcess, expect_tensor
+from grader.protocol.channel import Layer
+from grader.sandbox.process import SubmissionProcess, expect_tensor
 
 X3 = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
 K2 = torch.tensor([[0.0, 1.0], [2.0, 3.0]])

@@ -1,4 +1,4 @@
-"""Batch workers claim distinct cores (see grader.affinity), and give them back when they end."""
+"""Batch workers claim distinct cores (see grader.batch.cores), and give them back when they end."""
 
 import os
 import subprocess
@@ -15,7 +15,7 @@ WORKER = """
 import os, sys
 allowed = sorted(os.sched_getaffinity(0))[:2]
 os.sched_setaffinity(0, allowed)
-from grader.affinity import claim_core
+from grader.batch.cores import claim_core
 core = claim_core(__import__("pathlib").Path(sys.argv[1]))
 print(len(allowed), core, sorted(os.sched_getaffinity(0)), flush=True)
 sys.stdin.read()
@@ -61,7 +61,7 @@ def test_each_worker_gets_its_own_core_until_there_are_none_left(tmp_path: Path)
 
 
 def test_release_gives_the_core_back(tmp_path: Path) -> None:
-    from grader.affinity import claim_core, release_core
+    from grader.batch.cores import claim_core, release_core
 
     before = os.sched_getaffinity(0)
     core = claim_core(tmp_path)

@@ -1,4 +1,4 @@
-"""Answers in batches (`grader.protocol.Batch`): the answers of one `load` or `calls` request travel
+"""Answers in batches (`grader.protocol.channel.Batch`): the answers of one `load` or `calls` request travel
 in as few frames as their time limits allow, and each is still exactly the answer it would be alone."""
 
 import socket
@@ -6,11 +6,11 @@ import socket
 import pytest
 import torch
 
-from grader import protocol
 from grader.errors import SubmissionTimedOut
-from grader.protocol import Batch, Channel, ProtocolError
-from grader.remote import PlannedCall, SubmissionProcess
-from grader.submission import parse_submission
+from grader.intake.submission import parse_submission
+from grader.protocol import channel as protocol
+from grader.protocol.channel import Batch, Channel, ProtocolError
+from grader.sandbox.process import PlannedCall, SubmissionProcess
 
 
 @pytest.fixture

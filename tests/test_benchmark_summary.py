@@ -1,7 +1,7 @@
-"""The README's performance table (benchmarks/summarize.py): figures are printed as measured, with
-no precision they were not recorded with."""
+"""The performance table of benchmarks/README.md (benchmarks/summarize.py): figures are printed as
+measured, with no precision they were not recorded with, and only the table is rewritten."""
 
-from benchmarks.summarize import seconds, table
+from benchmarks.summarize import END, START, TABLE_FILE, seconds, table, with_table
 
 
 def test_milliseconds_keep_three_significant_figures():
@@ -31,3 +31,22 @@ def test_a_grading_row_shows_the_harness_in_wall_clock_and_cpu_time():
         "(student code 1.06 s, harness 182 ms [174 ms to 218 ms]; harness CPU 226 ms, "
         "of which the grading process 107 ms) | 1.24 s | 1.18 s | 1.30 s | 9 |"
     ) in text
+
+
+def test_only_the_table_between_the_markers_is_rewritten():
+    text = f"# Benchmarks\n\nMethod.\n\n{START}\nold table\n{END}\n\nNotes.\n"
+
+    rewritten = with_table(text, "new table")
+
+    assert rewritten == f"# Benchmarks\n\nMethod.\n\n{START}\nnew table\n{END}\n\nNotes.\n"
+    assert with_table("no markers here\n", "new table") == "no markers here\n"
+
+
+def test_the_table_lives_in_the_benchmarks_readme():
+    """Each marker once: prose that quoted one would be taken for the table's edge."""
+    text = TABLE_FILE.read_text()
+
+    assert TABLE_FILE.parts[-2:] == ("benchmarks", "README.md")
+    assert text.count(START) == 1
+    assert text.count(END) == 1
+    assert text.index(START) < text.index(END)

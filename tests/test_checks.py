@@ -149,7 +149,7 @@ def test_warnings_and_stderr_output_cost_nothing(graded, tmp_path: Path) -> None
 
 
 def test_items_that_build_on_others_share_children_without_replacing_themselves() -> None:
-    from grader.substitutes import SUBSTITUTIONS, children
+    from grader.checking.standins import SUBSTITUTIONS, children
 
     groups = children()
 

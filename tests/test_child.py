@@ -6,8 +6,8 @@ import types
 
 import pytest
 
-from grader import dictversion
-from grader.child import Restorer
+from grader.child import namespace_guard as dictversion
+from grader.child.serve import Restorer
 
 
 def namespaces():

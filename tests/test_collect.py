@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.collect import collect
 from grader.errors import SubmissionError, UnreadableSubmission
-from grader.submission import parse_submission
+from grader.intake.sources import collect
+from grader.intake.submission import parse_submission
 
 SOLVED = (Path(__file__).parent.parent / "submissions" / "solved.ipynb").read_bytes()
 
@@ -195,9 +195,9 @@ def test_one_bad_file_in_a_batch_is_reported_and_the_rest_are_parsed(tmp_path: P
 
 
 def test_a_member_larger_than_the_cap_is_refused_unread(tmp_path: Path, monkeypatch) -> None:
-    import grader.collect
+    import grader.intake.sources
 
-    monkeypatch.setattr(grader.collect, "MAX_SUBMISSION_BYTES", 1000)
+    monkeypatch.setattr(grader.intake.sources, "MAX_SUBMISSION_BYTES", 1000)
     archive = make_zip(
         tmp_path / "bomb.zip", {"big.ipynb": b" " * 100_000, "small.ipynb": SOLVED[:500]}
     )
@@ -213,11 +213,11 @@ def test_a_member_larger_than_the_cap_is_refused_unread(tmp_path: Path, monkeypa
 def test_a_member_whose_header_lies_about_its_size_is_still_capped(
     tmp_path: Path, monkeypatch
 ) -> None:
-    import grader.collect
+    import grader.intake.sources
 
     archive = make_zip(tmp_path / "x.zip", {"a.ipynb": b" " * 5000})
     [entry] = collect([archive]).entries
-    monkeypatch.setattr(grader.collect, "MAX_SUBMISSION_BYTES", 1000)
+    monkeypatch.setattr(grader.intake.sources, "MAX_SUBMISSION_BYTES", 1000)
 
     with pytest.raises(UnreadableSubmission, match="larger than a notebook can be"):
         entry.read()

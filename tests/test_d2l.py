@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from grader.d2l import devices
-from grader.d2l import torch as d2l
+from d2lcompat import devices
+from d2lcompat import torch as d2l
 from reference import LeNet
 
 

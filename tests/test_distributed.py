@@ -11,7 +11,7 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
-from grader.distributed import grade_on_ray  # noqa: E402
+from grader.batch.on_ray import grade_on_ray  # noqa: E402
 from grader.grading import grade  # noqa: E402
 from tests.mutations import MUTATIONS, mutated_notebook  # noqa: E402
 

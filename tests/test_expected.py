@@ -1,9 +1,9 @@
-"""Memoized expected values (grader.expected): computed once per distinct input, never shared mutably."""
+"""Memoized expected values (grader.checking.memo): computed once per distinct input, never shared mutably."""
 
 import torch
 
-from grader import expected
-from grader.expected import remember
+from grader.checking import memo as expected
+from grader.checking.memo import remember
 
 
 def _counting():

@@ -14,7 +14,7 @@ from grader import grading
 from grader.errors import HarnessError
 from grader.grading import GradingSession, grade
 from grader.plugin import SANDBOX
-from grader.sandbox import Sandbox
+from grader.sandbox.launcher import Sandbox
 from grader.scoring import total
 
 ROOT = Path(__file__).resolve().parent.parent

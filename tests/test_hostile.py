@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from grader.errors import SubmissionError, SubmissionExited, SubmissionTimedOut
-from grader.remote import SubmissionProcess
-from grader.submission import load_submission, parse_submission
+from grader.intake.submission import load_submission, parse_submission
+from grader.sandbox.process import SubmissionProcess
 from tests.fixtures.build_notebooks import as_json, hostile, notebook
 from tests.item_checks import ITEM_CHECKS
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 import reference
+from grader.child.execution import execute_program
 from grader.errors import BrokenDefinition, MissingDefinition
-from grader.execution import execute_program
-from grader.submission import HOMEWORK_ITEMS, Submission, load_submission, parse_submission
+from grader.intake.submission import HOMEWORK_ITEMS, Submission, load_submission, parse_submission
 from tests.fixtures import build_notebooks
 from tests.intake_helpers import run
 
@@ -81,7 +81,7 @@ def test_training_cells_are_dropped_not_run() -> None:
     """The homework's 10-epoch cells need Fashion-MNIST: running them here would raise."""
     submission = load_submission(FIXTURES / "book_style_with_training.ipynb")
 
-    failures = execute_program(submission.program, {"__name__": "x"})
+    failures = execute_program(submission.program.statements, {"__name__": "x"})
 
     assert failures == []
     sources = "\n".join(s.source for s in submission.program.statements)
@@ -175,7 +175,7 @@ class TestRedefinitionsAndSyntaxErrors:
         constants = [s for s in submission.program.statements if s.kind == "constant"]
         assert [s.names for s in constants] == [("ARCH",), ("lr", "num_classes"), ("LR",)]
         namespace: dict = {}
-        execute_program(submission.program, namespace)
+        execute_program(submission.program.statements, namespace)
         assert namespace["ARCH"][0] == (1, 64)
         assert namespace["LR"] == 0.05
         imports = [s for s in submission.program.statements if s.kind == "import" and s.cell == 12]
@@ -200,7 +200,7 @@ def test_traceback_of_a_failing_statement_points_at_the_cell_and_line() -> None:
     source = "# %%\nimport torch\n\n# %%\nx = 1\n\nclass Broken:\n    value = 1 / 0\n"
     submission = parse_submission(source.encode(), "s.py")
 
-    failures = execute_program(submission.program, {})
+    failures = execute_program(submission.program.statements, {})
 
     [failure] = failures
     assert (failure.cell, failure.line, failure.names) == (2, 3, ("Broken",))
@@ -216,7 +216,7 @@ def test_future_imports_carry_to_later_statements() -> None:
     submission = parse_submission(source.encode(), "s.py")
     namespace: dict = {}
 
-    assert execute_program(submission.program, namespace) == []
+    assert execute_program(submission.program.statements, namespace) == []
     assert namespace["f"].__annotations__["x"] == "UndefinedType"
 
 
@@ -225,11 +225,11 @@ def test_future_imports_carry_to_later_statements() -> None:
     ["from d2l import torch as d2l", "import d2l\nd2l = d2l.torch", "import d2l.torch as d2l"],
 )
 def test_the_d2l_import_resolves_to_our_module(imports: str) -> None:
-    import grader.d2l.torch
+    import d2lcompat.torch
 
     source = f"{imports}\n\nclass LeNet(d2l.Classifier):\n    pass\n"
     submission = parse_submission(source.encode(), "s.py")
 
     items = run(submission)
 
-    assert issubclass(items["LeNet"], grader.d2l.torch.Classifier)
+    assert issubclass(items["LeNet"], d2lcompat.torch.Classifier)

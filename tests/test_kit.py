@@ -9,7 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from grader.kit import build_gradescope_bundle, build_student_kit
+from grader.distributions.gradescope import build_gradescope_bundle
+from grader.distributions.kit import build_student_kit
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLVED = ROOT / "submissions" / "solved.ipynb"
@@ -54,7 +55,7 @@ def test_the_kit_holds_the_public_grader_and_no_solutions(tmp_path: Path) -> Non
 
     assert "hw2/homework.ipynb" in names
     assert "hw2/grader/checks/test_pooling.py" in names
-    assert "hw2/grader/d2l/torch.py" in names
+    assert "hw2/d2lcompat/torch.py" in names
     assert not [
         n
         for n in names

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from grader.errors import SubmissionError, UnreadableSubmission
-from grader.notebook import Cell, read_cells
-from grader.submission import parse_submission
+from grader.intake.notebook import Cell, read_cells
+from grader.intake.submission import parse_submission
 
 CORR2D = "def corr2d(X, K):\n    return X\n"
 

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 import torch
 
-import grader.d2l
+import d2lcompat
 import reference
 from reference import notebooks
 
@@ -60,10 +60,10 @@ def test_template_leaves_every_item_to_the_student() -> None:
 @pytest.mark.slow
 def test_solved_notebook_runs_and_prints_the_homeworks_outputs(monkeypatch) -> None:
     """Every code cell but the Fashion-MNIST training ones, in order, as Jupyter would run them."""
-    monkeypatch.setitem(sys.modules, "d2l", grader.d2l)
-    monkeypatch.setitem(sys.modules, "d2l.torch", grader.d2l.torch)
+    monkeypatch.setitem(sys.modules, "d2l", d2lcompat)
+    monkeypatch.setitem(sys.modules, "d2l.torch", d2lcompat.torch)
     monkeypatch.setattr(
-        grader.d2l.torch.Classifier, "layer_summary", grader.d2l.torch.Classifier.layer_summary
+        d2lcompat.torch.Classifier, "layer_summary", d2lcompat.torch.Classifier.layer_summary
     )
     notebook = nbformat.read(SUBMISSIONS / "solved.ipynb", as_version=4)
     namespace: dict = {}

@@ -1,4 +1,4 @@
-"""Example plans kept on disk (grader.plancache): a new process reads the plan the last one drew,
+"""Example plans kept on disk (grader.replay.cache): a new process reads the plan the last one drew,
 bit for bit, instead of drawing it; anything that is not a plan for this check, these strategies
 and these versions is drawn again; and only what reads back exactly is kept."""
 
@@ -13,10 +13,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader import plancache, replay
 from grader.grading import grade
-from grader.isolation import Isolation
-from grader.sandbox import Sandbox
+from grader.protocol import values
+from grader.replay import cache as plancache
+from grader.replay import plans as replay
+from grader.sandbox.isolation import Isolation
+from grader.sandbox.launcher import Sandbox
 from tests.conftest import TEST_LIMITS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +29,7 @@ PLAN_IN_A_NEW_PROCESS = """
 import hashlib, json, sys
 sys.path.insert(0, ".")
 import conftest
-from grader import replay
+from grader.replay import plans as replay
 from grader.checks.test_pooling import test_pool2d_agrees_with_torch_pooling_on_any_input as check
 
 drew = []
@@ -92,7 +94,7 @@ def test_a_stored_plan_reads_back_as_drawn(cache: Path) -> None:
 
     loaded = plancache.load(_tensors_and_numbers)
     assert loaded is not None
-    assert plancache._same(loaded, drawn)
+    assert values.identical(loaded, drawn)
     assert torch.equal(loaded[0]["image"], drawn[0]["image"])
     assert [(e["x"], str(e["t"])) for e in loaded] == [(e["x"], str(e["t"])) for e in drawn]
 
@@ -104,7 +106,9 @@ def test_a_damaged_plan_file_is_drawn_again_and_replaced(cache: Path) -> None:
     path.write_bytes(path.read_bytes()[:-7])  # cut short
 
     assert plancache.load(_tensors_and_numbers) is None
-    assert plancache._same(replay.plan(_tensors_and_numbers, on_disk=True), expected)  # drawn again
+    assert values.identical(
+        replay.plan(_tensors_and_numbers, on_disk=True), expected
+    )  # drawn again
     assert plancache.load(_tensors_and_numbers) is not None  # and written again, whole
 
 

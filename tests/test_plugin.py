@@ -8,7 +8,7 @@ import pytest
 from grader.errors import HarnessError, MissingDefinition, SubmissionCrashed, SubmissionTimedOut
 from grader.grading import grade
 from grader.plugin import NOT_GRADED_MESSAGE, classify
-from grader.remote import SubmissionProcess
+from grader.sandbox.process import SubmissionProcess
 from grader.scoring import CheckResult, total
 
 ROOT = Path(__file__).resolve().parent.parent

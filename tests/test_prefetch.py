@@ -1,4 +1,4 @@
-"""Call scripts (`grader.prefetch`): calls made ahead in one request answer exactly as calls made
+"""Call scripts (`grader.replay.scripts`): calls made ahead in one request answer exactly as calls made
 one at a time, and a check that goes another way than its script is served live."""
 
 import pytest
@@ -6,10 +6,12 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader import prefetch, replay
 from grader.errors import SubmissionCrashed, SubmissionTimedOut
-from grader.remote import PlannedCall, StudentItem, SubmissionProcess
-from grader.submission import parse_submission
+from grader.intake.submission import parse_submission
+from grader.protocol import values
+from grader.replay import plans as replay
+from grader.replay import scripts as prefetch
+from grader.sandbox.process import PlannedCall, StudentItem, SubmissionProcess
 
 # Homework names, so that the submission defines them as items: corr2d doubles, pool2d counts the
 # calls made so far, init_cnn sleeps.
@@ -119,10 +121,10 @@ def test_an_error_made_ahead_is_raised_by_the_call_that_made_it(process) -> None
     ],
 )
 def test_arguments_are_compared_as_data(a, b, equal) -> None:
-    assert prefetch.same(a, b) is equal
+    assert values.equal(a, b) is equal
 
 
 def test_only_plain_data_is_kept_in_a_script(process) -> None:
-    assert prefetch.plain((torch.ones(1), [1, 2.0, "x"], {"k": None}))
-    assert not prefetch.plain((process.item("corr2d"),))
-    assert not prefetch.plain((torch.nn.Parameter(torch.ones(1)),))
+    assert values.is_plain((torch.ones(1), [1, 2.0, "x"], {"k": None}))
+    assert not values.is_plain((process.item("corr2d"),))
+    assert not values.is_plain((torch.nn.Parameter(torch.ones(1)),))

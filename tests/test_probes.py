@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from grader import probes
-from grader.seeding import seed_everything
+from grader.child import queries as probes
+from grader.child.seeding import seed_everything
 
 
 def vgg_like() -> nn.Module:

@@ -1,5 +1,5 @@
 """A grading process ends without the interpreter's teardown, after its exit handlers and a flush
-(grader.quickexit), and the command line and batch workers end that way (grader.cli)."""
+(grader.shutdown), and the command line and batch workers end that way (grader.cli)."""
 
 import subprocess
 import sys
@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from grader import cli
+from grader.batch import local
+from grader.batch.worker import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,14 +58,14 @@ def test_an_ordinary_exit_runs_the_teardown(tmp_path: Path) -> None:
 
 
 def test_leave_runs_the_exit_handlers_flushes_and_skips_the_teardown(tmp_path: Path) -> None:
-    done, log = _run(tmp_path, "from grader.quickexit import leave\nleave(3)")
+    done, log = _run(tmp_path, "from grader.shutdown import leave\nleave(3)")
     assert (done.returncode, done.stdout, done.stderr) == (3, "score 100/100", "")
     assert log == ["exit handler"]
 
 
 def test_leave_exits_the_ordinary_way_while_another_thread_works(tmp_path: Path) -> None:
     ending = """
-        from grader.quickexit import leave
+        from grader.shutdown import leave
         writer = threading.Thread(target=lambda: (time.sleep(0.5), note("written")))
         writer.start()
         leave(4)
@@ -75,7 +77,7 @@ def test_leave_exits_the_ordinary_way_while_another_thread_works(tmp_path: Path)
 
 def test_leave_at_exit_closes_first_then_skips_the_teardown(tmp_path: Path) -> None:
     ending = """
-        from grader.quickexit import leave_at_exit
+        from grader.shutdown import leave_at_exit
         leave_at_exit(lambda: note("closed"))
         atexit.register(note, "later handler")
         sys.exit(0)
@@ -100,7 +102,10 @@ def test_run_closes_the_sessions_then_leaves_with_mains_code(monkeypatch) -> Non
             events.append("sandbox closed")
 
     box = Box()
-    monkeypatch.setattr(cli, "_SESSIONS", {(): Session(box), ("-k", "lenet"): Session(box)})
+    worker = Worker(pin=False)
+    worker._sandbox = box
+    worker._sessions = {(): Session(box), ("-k", "lenet"): Session(box)}
+    monkeypatch.setattr(local, "_WORKERS", [worker])
     monkeypatch.setattr(cli, "main", lambda: 1)
 
     def leave(code: int) -> None:
@@ -111,7 +116,7 @@ def test_run_closes_the_sessions_then_leaves_with_mains_code(monkeypatch) -> Non
     with pytest.raises(SystemExit):
         cli.run()
     assert events == ["session closed", "session closed", "sandbox closed", "left with 1"]
-    assert cli._SESSIONS == {}
+    assert local._WORKERS == []
 
 
 def _in_worker(log: str) -> int:
@@ -140,14 +145,17 @@ def _in_worker(log: str) -> int:
             note("session closed")
 
     sys.modules[__name__].KEPT = Teardown()  # type: ignore[attr-defined]
-    cli._SESSIONS[()] = Session()
+    [worker] = local._WORKERS
+    worker.close()  # the real sandbox it launched; the stand-ins below note their closing
+    worker._sandbox = Box()
+    worker._sessions[()] = Session()
     return os.getpid()
 
 
 def test_a_batch_worker_closes_its_sessions_and_skips_the_teardown(tmp_path: Path) -> None:
     log = tmp_path / "log.txt"
     with ProcessPoolExecutor(
-        max_workers=1, mp_context=get_context("spawn"), initializer=cli.start_worker
+        max_workers=1, mp_context=get_context("spawn"), initializer=local.start_worker
     ) as pool:
         pool.submit(_in_worker, str(log)).result(timeout=120)
     assert log.read_text().splitlines() == ["session closed", "sandbox closed"]

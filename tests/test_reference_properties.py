@@ -7,7 +7,7 @@ import torch
 from hypothesis import given
 from torch.nn import functional as F
 
-from grader import strategies
+from grader.checking import strategies
 from reference import (
     corr2d,
     corr2d_fast,

@@ -1,4 +1,4 @@
-"""Example plans (`grader.replay`) change how fast a property check runs, never what it checks.
+"""Example plans (`grader.replay.plans`) change how fast a property check runs, never what it checks.
 
 The evidence is end to end: grading with plans sends the submission's process exactly the requests
 (same operations, same arguments, same tensors) that grading through Hypothesis's engine sends, and
@@ -14,9 +14,10 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader import replay
 from grader.grading import grade
-from grader.remote import SubmissionProcess
+from grader.protocol import values
+from grader.replay import plans as replay
+from grader.sandbox.process import SubmissionProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENTS = ROOT / "submissions" / "students"
@@ -34,7 +35,7 @@ def _fingerprint(value):
 
 
 def _graded_with_requests(path, sandbox, monkeypatch, *extra):
-    """The requests grading `path` sends, a call made ahead (`grader.prefetch`) logged as the call
+    """The requests grading `path` sends, a call made ahead (`grader.replay.scripts`) logged as the call
     it is; the verdicts; and how many calls each request made ahead carried."""
     sent: list[str] = []
     batches: list[int] = []
@@ -142,7 +143,7 @@ def test_examples_are_copied_so_that_a_check_can_change_them():
     tensor = torch.arange(4.0)
     example = {"case": (tensor, [1, 2.5]), "n": 3, "kernel": torch.ones(2, requires_grad=True)}
 
-    copied = replay.fresh(example)
+    copied = values.fresh(example)
     copied["case"][0].add_(1)
     copied["case"][1].append(0)
 

@@ -13,15 +13,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from grader.plots import histogram, loss_curve
-from grader.report import (
-    feedback_html,
-    feedback_markdown,
-    gradebook_csv,
-    junit_xml,
-    results_json,
-    summary_html,
-)
+from grader.reports.charts import histogram, loss_curve
+from grader.reports.class_files import gradebook_csv, junit_xml, summary_html
+from grader.reports.feedback import feedback_html, feedback_markdown
+from grader.reports.results import results_json
 from grader.scoring import CheckResult, ScoreBook
 
 HINTED = "pool2d(X, (2, 2), 'avg'): wrong values\n  expected [[2.0]]\n  got      [[8.0]]\n  hint: average computed as a sum: divide"

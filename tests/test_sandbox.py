@@ -10,10 +10,15 @@ import time
 import pytest
 import torch
 
-from grader.errors import HarnessError, SubmissionCrashed, SubmissionTimedOut
-from grader.forkserver import NOBODY
-from grader.isolation import Isolation, preferred
-from grader.protocol import (
+from grader.child.template import NOBODY
+from grader.errors import (
+    ConfigurationError,
+    HarnessError,
+    SubmissionCrashed,
+    SubmissionTimedOut,
+)
+from grader.intake.submission import parse_submission
+from grader.protocol.channel import (
     Channel,
     ChannelClosed,
     Handle,
@@ -23,9 +28,9 @@ from grader.protocol import (
     decode,
     encode,
 )
-from grader.remote import SubmissionProcess, describe_value
-from grader.sandbox import ExitStatus, Sandbox
-from grader.submission import parse_submission
+from grader.sandbox.isolation import Isolation, preferred
+from grader.sandbox.launcher import ExitStatus, Sandbox
+from grader.sandbox.process import SubmissionProcess, describe_value
 from tests.conftest import TEST_LIMITS
 
 
@@ -168,7 +173,7 @@ def test_an_unknown_isolation_setting_names_its_source(monkeypatch) -> None:
     monkeypatch.setenv("HW2_GRADER_ISOLATION", "docker")
 
     with pytest.raises(
-        ValueError, match="invalid HW2_GRADER_ISOLATION 'docker' from the environment"
+        ConfigurationError, match="invalid HW2_GRADER_ISOLATION 'docker' from the environment"
     ):
         preferred()
 
@@ -209,8 +214,8 @@ def test_the_templates_rehearsal_starts_no_thread() -> None:
     import sys
 
     script = (
-        "import os, torch, grader.child\n"
-        "from grader.forkserver import _rehearse_the_channel\n"
+        "import os, torch, grader.child.serve\n"
+        "from grader.child.template import _rehearse_the_channel\n"
         "before = len(os.listdir('/proc/self/task'))\n"
         "_rehearse_the_channel()\n"
         "print(before, len(os.listdir('/proc/self/task')))\n"
@@ -376,7 +381,7 @@ def test_student_code_runs_as_nobody_when_the_grader_is_root(sandbox) -> None:
 
 def test_private_tmp_is_mounted_before_the_binds() -> None:
     """Regression: a venv under /tmp (a fresh clone in CI) was hidden by the tmpfs mounted over it."""
-    from grader.isolation import bubblewrap_arguments
+    from grader.sandbox.isolation import bubblewrap_arguments
 
     args = bubblewrap_arguments(drop_caps=False)
 
@@ -389,7 +394,7 @@ def test_hidden_paths_survive_an_environment_without_reference(monkeypatch) -> N
     """Regression: in the student kit, looking `reference` up raised and the sandbox could not start."""
     import importlib.util
 
-    from grader import isolation
+    from grader.sandbox import isolation
 
     def refuse(name, *args, **kwargs):
         raise ImportError(f"no {name} here")

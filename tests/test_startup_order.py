@@ -1,17 +1,17 @@
-"""A batch worker (grader.cli.grade_entry) and a Ray actor (grader.distributed._Grader) launch the
-sandbox's template first and collect the checks while it starts; they wait for it before their first
-submission, so that a sandbox that cannot start stops them there. Sandbox and session are stand-ins."""
+"""A batch worker (grader.batch.worker.Worker, in the local pool and in a Ray actor) launches the
+sandbox's template first and collects the checks while it starts; it waits for it before its first
+submission, so that a sandbox that cannot start stops it there. Sandbox and session are stand-ins."""
 
 from pathlib import Path
 
 import pytest
 
 import grader.grading
-import grader.sandbox
-from grader import cli
-from grader.collect import Entry
-from grader.distributed import _Grader
+import grader.sandbox.launcher
+from grader.batch import local
+from grader.batch.on_ray import _Grader
 from grader.errors import HarnessError
+from grader.intake.sources import Entry
 from grader.scoring import ScoreBook
 
 
@@ -56,10 +56,10 @@ class World:
             def close(self) -> None:
                 world.events.append("close the session")
 
-        monkeypatch.setattr(grader.sandbox, "Sandbox", Sandbox)
+        monkeypatch.setattr(grader.sandbox.launcher, "Sandbox", Sandbox)
         monkeypatch.setattr(grader.grading, "GradingSession", GradingSession)
         monkeypatch.setattr(grader.grading, "settle", lambda: None)
-        monkeypatch.setattr(cli, "_SESSIONS", {})
+        monkeypatch.setattr(local, "_WORKERS", [])
 
 
 IN_ORDER = [
@@ -81,7 +81,7 @@ def _entry(tmp_path: Path, name: str) -> Entry:
 def test_a_batch_worker_collects_while_its_template_starts(tmp_path: Path, monkeypatch) -> None:
     world = World(monkeypatch)
     for name in ("alice.ipynb", "bob.ipynb"):
-        cli.grade_entry(_entry(tmp_path, name), tmp_path / "out")
+        local.grade_entry(_entry(tmp_path, name), tmp_path / "out")
     assert world.events == IN_ORDER
 
 
@@ -104,15 +104,15 @@ def test_a_batch_worker_that_cannot_start_closes_what_it_launched_before_any_rep
 ) -> None:
     world = World(monkeypatch, **{failure: True})
     with pytest.raises(HarnessError, match="did not start"):
-        cli.grade_entry(_entry(tmp_path, "alice.ipynb"), tmp_path / "out")
+        local.grade_entry(_entry(tmp_path, "alice.ipynb"), tmp_path / "out")
     assert world.events == events
-    assert cli._SESSIONS == {}
+    assert local._WORKERS[0]._sessions == {}
     assert not (tmp_path / "out").exists()
 
 
 def test_a_ray_actor_collects_while_its_template_starts(tmp_path: Path, monkeypatch) -> None:
     world = World(monkeypatch)
-    monkeypatch.setattr("grader.affinity.claim_core", lambda: None)
+    monkeypatch.setattr("grader.batch.cores.claim_core", lambda: None)
     actor = _Grader()
     actor.grade("alice.ipynb", b"{}", ())
     actor.grade("bob.ipynb", b"{}", ())
@@ -121,9 +121,9 @@ def test_a_ray_actor_collects_while_its_template_starts(tmp_path: Path, monkeypa
 
 def test_a_ray_actor_fails_the_call_when_its_template_cannot_start(monkeypatch) -> None:
     world = World(monkeypatch, template_fails=True)
-    monkeypatch.setattr("grader.affinity.claim_core", lambda: None)
+    monkeypatch.setattr("grader.batch.cores.claim_core", lambda: None)
     actor = _Grader()
     with pytest.raises(HarnessError, match="did not start"):
         actor.grade("alice.ipynb", b"{}", ())
-    assert world.events[-2:] == ["wait for the template", "close the session"]
-    assert actor.sessions == {}
+    assert world.events[-3:] == ["wait for the template", "close the session", "close the sandbox"]
+    assert actor.worker._sessions == {}

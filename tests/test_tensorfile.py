@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load as safetensors_load
 from safetensors.torch import save as safetensors_save
 
-from grader.tensorfile import TensorFileError, pack, unpack
+from grader.protocol.tensorfile import TensorFileError, pack, unpack
 
 TENSORS = {
     "image": torch.arange(12.0).reshape(3, 4).t(),  # not contiguous

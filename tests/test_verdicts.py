@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from grader.grading import GradingSession
-from grader.report import results_json
+from grader.reports.results import results_json
 from tests.mutations import MUTATIONS, mutated_notebook
 
 ROOT = Path(__file__).resolve().parent.parent

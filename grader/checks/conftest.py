@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from grader.child.seeding import seed_everything
+from grader.intake.submission import Submission, load_submission
 from grader.plugin import SANDBOX, SCOREBOOK
-from grader.remote import StudentItem, SubmissionProcess
-from grader.sandbox import Sandbox
-from grader.seeding import seed_everything
-from grader.submission import Submission, load_submission
+from grader.sandbox.launcher import Sandbox
+from grader.sandbox.process import StudentItem, SubmissionProcess
 
 try:
-    from grader.substitutes import children
+    from grader.checking.standins import children
 
     CHILDREN = {item: group for group in children() for item in group}
 except ImportError:  # the student kit ships without the stand-ins
@@ -61,7 +61,7 @@ def _seed() -> None:
 def item_processes(
     pytestconfig: pytest.Config,
 ) -> Iterator[dict[tuple[str, ...], SubmissionProcess]]:
-    """Children of their own for the items that build on other items (see grader.substitutes)."""
+    """Children of their own for the items that build on other items (see grader.checking.standins)."""
     processes: dict[tuple[str, ...], SubmissionProcess] = {}
     yield processes
     for running in processes.values():

@@ -5,8 +5,8 @@ import math
 
 import torch
 
-from grader.compare import check_equal, fail
-from grader.expected import remember
+from grader.checking.compare import check_equal, fail
+from grader.checking.memo import remember
 
 ACTIVATIONS = {"ReLU", "Sigmoid", "Tanh", "LeakyReLU", "GELU"}
 POOLS = {"MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"}
@@ -74,7 +74,7 @@ def check_output_shapes(expected, info, what, hint=None):
 
 @remember
 def synthetic_batch(n, side, seed=0):
-    from grader.d2l.data import synthetic_fashion_mnist
+    from d2lcompat.data import synthetic_fashion_mnist
 
     return synthetic_fashion_mnist(n, seed=seed, resize=(side, side))
 

@@ -6,12 +6,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.nn import functional as F
 
-from grader import mistakes, strategies
-from grader.compare import check_equal, check_tensor, describe_inputs, fail
+from grader.checking import mistakes, strategies
+from grader.checking.compare import check_equal, check_tensor, describe_inputs, fail
+from grader.checking.memo import remember
 from grader.errors import SubmissionCrashed, SubmissionError
-from grader.expected import remember
-from grader.protocol import Layer
-from grader.remote import expect_tensor
+from grader.protocol.channel import Layer
+from grader.sandbox.process import expect_tensor
 
 X3 = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
 K2 = torch.tensor([[0.0, 1.0], [2.0, 3.0]])

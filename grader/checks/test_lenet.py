@@ -8,6 +8,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from grader.checking.compare import check_equal, check_tensor, fail
+from grader.checking.memo import remember
 from grader.checks.models import (
     check_layer_argument,
     check_layer_types,
@@ -16,9 +18,7 @@ from grader.checks.models import (
     smoke_train,
     top_layers,
 )
-from grader.compare import check_equal, check_tensor, fail
-from grader.expected import remember
-from grader.protocol import Layer
+from grader.protocol.channel import Layer
 
 LENET_TYPES = ["Conv2d", "Sigmoid", "AvgPool2d", "Conv2d", "Sigmoid", "AvgPool2d", "Flatten",
                "Linear", "Sigmoid", "Linear", "Sigmoid", "Linear"]  # fmt: skip

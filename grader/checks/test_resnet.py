@@ -4,6 +4,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from grader.checking.compare import check_equal, check_tensor, fail
+from grader.checking.memo import remember
 from grader.checks.models import (
     check_layer_argument,
     check_layer_types,
@@ -11,9 +13,7 @@ from grader.checks.models import (
     layers,
     top_layers,
 )
-from grader.compare import check_equal, check_tensor, fail
 from grader.errors import SubmissionCrashed
-from grader.expected import remember
 
 RESNET18_SHAPES = [
     (1, 64, 24, 24),

@@ -2,6 +2,7 @@
 
 import pytest
 
+from grader.checking.compare import check_equal
 from grader.checks.models import (
     check_layer_argument,
     check_layer_types,
@@ -9,7 +10,6 @@ from grader.checks.models import (
     layers,
     top_layers,
 )
-from grader.compare import check_equal
 
 SMALL_ARCH = ((1, 8), (2, 16))
 DENSE = ["Flatten", "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear"]

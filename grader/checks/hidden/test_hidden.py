@@ -4,9 +4,9 @@ that hard-coded shapes fail, the full-size VGG-11 summary, and training smoke ru
 import pytest
 import torch
 
+from grader.checking.compare import check_equal
 from grader.checks.models import check_output_shapes, layers, smoke_train
 from grader.checks.test_cross_correlation import check_corr2d
-from grader.compare import check_equal
 
 VGG11 = ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))
 

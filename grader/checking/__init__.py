@@ -1,0 +1,1 @@
+"""What the checks call: proxies for the student's items, comparisons that read as feedback, known mistakes, strategies, stand-ins."""

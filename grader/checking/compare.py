@@ -1,0 +1,117 @@
+"""Tensor comparisons whose failures read as feedback: what was checked, with which input, expected
+vs got, and at most one hint.
+
+A failure raises `CheckFailure` (an AssertionError, so pytest and the plugin treat it as a failed
+check) whose text is shown to the student as it is. Small tensors are shown in full; large ones by
+shape, the first mismatching index and the largest difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+
+from grader.sandbox.process import expect_tensor
+
+SMALL = 36
+"""Tensors with at most this many elements are shown in full."""
+
+Hint = Callable[[torch.Tensor], str | None]
+
+
+class CheckFailure(AssertionError):
+    """A failed check; its message is written for the student."""
+
+
+def fail(what: str, problem: str, inputs: str, detail: str, hint: str | None = None) -> None:
+    lines = [f"{what}: {problem}"]
+    if inputs:
+        lines.append(f"  called with {inputs}")
+    lines += [f"  {line}" for line in detail.splitlines()]
+    if hint:
+        lines.append(f"  hint: {hint}")
+    raise CheckFailure("\n".join(lines))
+
+
+def show(value: Any) -> str:
+    """A value as a student should see it in a message."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() <= SMALL:
+            text = repr(value.detach().cpu().to(torch.float64).round(decimals=4).tolist())
+            return f"{text} (shape {tuple(value.shape)})" if value.dim() != 1 else text
+        return f"a tensor of shape {tuple(value.shape)}"
+    if isinstance(value, torch.Size):
+        return str(tuple(value))
+    return repr(value)
+
+
+def describe_inputs(inputs: Mapping[str, Any]) -> str:
+    parts = []
+    for name, value in inputs.items():
+        if isinstance(value, torch.Tensor) and value.numel() > SMALL:
+            parts.append(f"{name} of shape {tuple(value.shape)}")
+        else:
+            parts.append(f"{name} = {show(value)}")
+    if len(parts) < 2:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def check_tensor(
+    expected: torch.Tensor,
+    got: Any,
+    *,
+    what: str,
+    inputs: Mapping[str, Any],
+    hint: Hint | str | None = None,
+    shape_hint: str | None = None,
+    atol: float = 1e-4,
+    rtol: float = 1e-4,
+) -> torch.Tensor:
+    """Fail unless `got` is a tensor of `expected`'s shape and values (within float32 tolerance).
+
+    `hint(got)` may name the mistake behind a wrong result (a plain string is used as it is);
+    `shape_hint` is the hint for a wrong shape when `hint` finds none.
+    """
+    tensor: torch.Tensor = expect_tensor(got, what)
+
+    def diagnosis() -> str | None:  # only for a wrong result: diagnosing computes every mistake
+        return hint(tensor) if callable(hint) else hint
+
+    if tuple(tensor.shape) != tuple(expected.shape):
+        fail(
+            what,
+            "wrong output shape",
+            describe_inputs(inputs),
+            f"expected shape {tuple(expected.shape)}, got {tuple(tensor.shape)}",
+            diagnosis() or shape_hint,
+        )
+    actual = tensor.detach().to(torch.float64)
+    target = expected.detach().to(torch.float64)
+    if not torch.allclose(actual, target, atol=atol, rtol=rtol, equal_nan=False):
+        fail(
+            what, "wrong values", describe_inputs(inputs), _difference(target, actual), diagnosis()
+        )
+    return tensor
+
+
+def _difference(expected: torch.Tensor, got: torch.Tensor) -> str:
+    if expected.numel() <= SMALL:
+        return f"expected {show(expected)}\ngot      {show(got)}"
+    diff = (expected - got).abs()
+    diff = torch.where(torch.isnan(diff), torch.full_like(diff, float("inf")), diff)
+    index = tuple(int(i) for i in torch.nonzero(diff > 0)[0])
+    return (
+        f"first difference at index {index}: expected {float(expected[index]):.4g}, "
+        f"got {float(got[index]):.4g}; largest difference {float(diff.max()):.4g}"
+    )
+
+
+def check_equal(
+    expected: Any, got: Any, *, what: str, problem: str, hint: str | None = None
+) -> None:
+    """Fail unless two plain values (shapes, names, numbers) are equal."""
+    if expected != got:
+        fail(what, problem, "", f"expected {show(expected)}, got {show(got)}", hint)

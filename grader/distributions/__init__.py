@@ -1,0 +1,1 @@
+"""What the repository hands out: the student kit and the Gradescope bundle."""

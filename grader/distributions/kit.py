@@ -1,0 +1,27 @@
+"""The student kit (`python -m grader student-kit`): what students get for self-checks.
+
+The template notebook, the `grader` package with the public checks only (no `grader/checks/hidden/`,
+no known-good stand-ins, and a rubric without the hidden entries), the d2l-compatible module
+`d2lcompat`, a requirements file, a README (`files/kit/README.md`), and a GitHub Actions workflow
+that runs the self-check on every push (`files/kit/hw2-selfcheck.yml`). It holds no `reference/`.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from grader.distributions.archive import ROOT, add_file, add_packages, add_text, requirements
+
+
+def build_student_kit(out: Path) -> Path:
+    """Write the student kit to `out` (a .zip); returns its path."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(ROOT / "submissions" / "homework.ipynb", "hw2/homework.ipynb")
+        add_packages(archive, "hw2/", hidden=False)
+        archive.write(ROOT / "conftest.py", "hw2/conftest.py")
+        add_text(archive, "hw2/requirements.txt", requirements())
+        add_file(archive, "hw2/README.md", "kit/README.md")
+        add_file(archive, "hw2/.github/workflows/hw2-selfcheck.yml", "kit/hw2-selfcheck.yml")
+    return out

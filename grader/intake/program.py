@@ -1,0 +1,258 @@
+"""Turn a notebook's code cells into the program we grade: imports, definitions and constants, in order.
+
+Each code cell has its IPython syntax (`%magic`, `!shell`, `x = !cmd`, `%%time` cells) neutralised by
+IPython's own input transformer, then an `ast` pass keeps, in cell order: imports (and `try` blocks made
+only of imports), function and class definitions (decorators included, so `@d2l.add_to_class(ResNet)`
+applies where it stands), and plain constant assignments (no calls, not to a homework item's name). All
+other top-level work is dropped with a reason: training loops, `trainer.fit`, prints, and rebindings such
+as the homework's own `pool2d = nn.MaxPool2d(3)`. A cell with a syntax error is split into its top-level
+statements; the ones that parse are kept, and each broken one is reported with the names it seems to
+define. Nothing here executes student code.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from grader.intake.notebook import Cell
+from grader.protocol.program import Statement, StatementKind
+
+PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun"})
+"""Cell magics whose body is ordinary Python: the body is kept, the magic line dropped."""
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A top-level statement we do not run, and why."""
+
+    cell: int
+    line: int
+    reason: str
+    excerpt: str
+
+
+@dataclass(frozen=True)
+class BrokenCode:
+    """A piece of a cell that does not parse, and the definitions it seems to hold."""
+
+    cell: int
+    line: int
+    message: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Program:
+    """What a submission's code cells amount to, in cell order."""
+
+    statements: tuple[Statement, ...]
+    dropped: tuple[Dropped, ...]
+    broken: tuple[BrokenCode, ...]
+
+
+def extract_program(cells: Iterable[Cell], protected: Sequence[str] = ()) -> Program:
+    """The program of `cells`; assignments to a name in `protected` (the homework items) are dropped."""
+    statements: list[Statement] = []
+    dropped: list[Dropped] = []
+    broken: list[BrokenCode] = []
+    for cell in cells:
+        if cell.kind != "code":
+            continue
+        source = _python_source(cell, dropped)
+        if source is None:
+            continue
+        for chunk in _parse_chunks(source, cell.number, broken):
+            for node in chunk.tree.body:
+                _classify(node, chunk, cell.number, frozenset(protected), statements, dropped)
+    return Program(tuple(statements), tuple(dropped), tuple(broken))
+
+
+@cache
+def _transformer() -> object:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager()  # type: ignore[no-untyped-call]
+
+
+def _python_source(cell: Cell, dropped: list[Dropped]) -> str | None:
+    """The cell as plain Python, or None (with a Dropped entry) for a cell magic that is not Python."""
+    source = cell.source
+    stripped = source.lstrip()
+    offset = 0
+    if stripped.startswith("%%"):
+        first_line, _, body = stripped.partition("\n")
+        magic = first_line[2:].split(maxsplit=1)[0] if first_line[2:].strip() else ""
+        if magic not in PYTHON_CELL_MAGICS:
+            dropped.append(Dropped(cell.number, 1, f"cell magic %%{magic}: not Python", first_line))
+            return None
+        offset = source[: len(source) - len(stripped)].count("\n") + 1
+        source = body
+    if "%" in source or "!" in source or "?" in source:
+        # On failure the source is left as it is, and the parse below reports the problem.
+        with contextlib.suppress(SyntaxError, ValueError, IndexError):
+            source = _transformer().transform_cell(source)  # type: ignore[attr-defined]
+    # Blank lines in front keep line numbers those of the cell.
+    return "\n" * offset + source
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    tree: ast.Module
+    lines: list[str]
+
+
+def _parse_chunks(source: str, cell: int, broken: list[BrokenCode]) -> list[_Chunk]:
+    """The cell parsed whole, or, after a syntax error, piece by piece at top-level statement starts."""
+    lines = source.split("\n")
+    try:
+        return [_Chunk(ast.parse(source), lines)]
+    except SyntaxError:
+        pass
+    except (ValueError, RecursionError, MemoryError) as error:
+        broken.append(BrokenCode(cell, 1, f"cannot be parsed ({type(error).__name__})", ()))
+        return []
+    starts = [
+        i for i, line in enumerate(lines) if _starts_statement(line, lines[i - 1] if i else "")
+    ]
+    starts.append(len(lines))
+    chunks = []
+    i = 0
+    while i < len(starts) - 1:
+        for j in range(i + 1, len(starts)):
+            # Blank lines in front keep the chunk's line numbers those of the cell.
+            text = "\n" * starts[i] + "\n".join(lines[starts[i] : starts[j]])
+            try:
+                chunks.append(_Chunk(ast.parse(text), lines))
+            except (SyntaxError, ValueError):
+                continue
+            i = j
+            break
+        else:
+            piece = "\n".join(lines[starts[i] : starts[i + 1]])
+            try:
+                ast.parse("\n" * starts[i] + piece)
+                message, line = "cannot be parsed", starts[i] + 1
+            except SyntaxError as error:
+                message, line = error.msg, error.lineno or starts[i] + 1
+            broken.append(BrokenCode(cell, line, message, _defined_names(piece)))
+            i += 1
+    return chunks
+
+
+_CONTINUATION = re.compile(r"(else|elif|except|finally|case)\b|[)\]}#]")
+_DEFINITION = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)", re.MULTILINE)
+
+
+def _starts_statement(line: str, previous: str) -> bool:
+    """Whether `line` may begin a top-level statement (not indented, not a continuation)."""
+    if not line or line[0].isspace() or _CONTINUATION.match(line):
+        return False
+    return not previous.startswith("@")
+
+
+def _defined_names(text: str) -> tuple[str, ...]:
+    return tuple(_DEFINITION.findall(text))
+
+
+def _classify(
+    node: ast.stmt,
+    chunk: _Chunk,
+    cell: int,
+    protected: frozenset[str],
+    statements: list[Statement],
+    dropped: list[Dropped],
+) -> None:
+    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+    last = node.end_lineno or node.lineno
+    source = "\n".join(chunk.lines[first - 1 : last])
+    excerpt = chunk.lines[node.lineno - 1].strip()[:80]
+
+    def keep(kind: StatementKind, names: tuple[str, ...], decorators: tuple[str, ...] = ()) -> None:
+        text = source if last > first or kind in ("def", "class") else _segment(chunk, node)
+        statements.append(Statement(kind, names, text, cell, first, decorators))
+
+    def drop(reason: str) -> None:
+        dropped.append(Dropped(cell, node.lineno, reason, excerpt))
+
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        keep("import", _import_names(node))
+    elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        decorators = tuple(ast.unparse(d) for d in node.decorator_list)
+        keep("class" if isinstance(node, ast.ClassDef) else "def", (node.name,), decorators)
+    elif isinstance(node, ast.Try) and node.body and all(_is_import(n) for n in node.body):
+        keep("import", tuple(name for n in node.body for name in _import_names(n)))
+    elif isinstance(node, ast.Assign | ast.AnnAssign):
+        _classify_assignment(node, protected, keep, drop)
+    elif isinstance(node, ast.Expr) and "get_ipython()" in ast.unparse(node):
+        drop("IPython magic or shell command: not run by the grader")
+    elif isinstance(node, ast.Expr):
+        drop("top-level expression: not run by the grader")
+    elif isinstance(node, ast.For | ast.AsyncFor | ast.While):
+        drop("top-level loop: not run by the grader")
+    else:
+        drop(f"top-level {type(node).__name__.lower()} statement: not run by the grader")
+
+
+def _classify_assignment(
+    node: ast.Assign | ast.AnnAssign,
+    protected: frozenset[str],
+    keep: Callable[[StatementKind, tuple[str, ...]], None],
+    drop: Callable[[str], None],
+) -> None:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    flat = [e for t in targets for e in (t.elts if isinstance(t, ast.Tuple | ast.List) else [t])]
+    if not all(isinstance(t, ast.Name) for t in flat) or node.value is None:
+        drop("assignment to something other than a plain name: not run by the grader")
+        return
+    names = tuple(t.id for t in flat if isinstance(t, ast.Name))
+    hits = [name for name in names if name in protected]
+    if hits:
+        drop(
+            f"rebinds `{hits[0]}`, which must be your definition: not run, your `{hits[0]}` is graded"
+        )
+    elif _is_constant(node.value):
+        keep("constant", names)
+    else:
+        drop("computes a value at the top level: not run by the grader")
+
+
+_NOT_CONSTANT = (
+    ast.Call,
+    ast.Lambda,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+    ast.Await,
+    ast.Yield,
+    ast.YieldFrom,
+    ast.NamedExpr,
+)
+
+
+def _is_constant(value: ast.expr) -> bool:
+    """An expression without calls: literals, names, attributes, subscripts, arithmetic."""
+    return not any(isinstance(n, _NOT_CONSTANT) for n in ast.walk(value))
+
+
+def _is_import(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Import | ast.ImportFrom)
+
+
+def _import_names(node: ast.stmt) -> tuple[str, ...]:
+    if not isinstance(node, ast.Import | ast.ImportFrom):
+        return ()
+    return tuple((alias.asname or alias.name).split(".")[0] for alias in node.names)
+
+
+def _segment(chunk: _Chunk, node: ast.stmt) -> str:
+    """The exact source of a one-line statement (which may share its line with others)."""
+    line = chunk.lines[node.lineno - 1]
+    encoded = line.encode()
+    end = node.end_col_offset if node.end_col_offset is not None else len(encoded)
+    return encoded[node.col_offset : end].decode()

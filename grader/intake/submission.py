@@ -1,0 +1,110 @@
+"""A student's submission as the grader sees it: which homework items it defines, where, and what was left out.
+
+`parse_submission` reads a file's bytes (see `notebook`) and extracts its program (see `extract`). Each
+of the 15 homework items then has one status: defined (with its cell and line), missing, or broken (its
+cell has a syntax error); `require` turns the last two into the student-facing `MissingDefinition` or
+`BrokenDefinition`, never a `None` that fails later. This module runs no student code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from grader.errors import BrokenDefinition, MissingDefinition, SubmissionError, UnreadableSubmission
+from grader.intake.notebook import read_cells
+from grader.intake.program import Program, extract_program
+from grader.protocol.program import Definition
+
+HOMEWORK_ITEMS: tuple[str, ...] = (
+    "corr2d",
+    "Conv2D",
+    "comp_conv2d",
+    "corr2d_multi_in",
+    "corr2d_multi_in_out",
+    "corr2d_multi_in_out_1x1",
+    "pool2d",
+    "init_cnn",
+    "LeNet",
+    "layer_summary",
+    "vgg_block",
+    "VGG",
+    "Residual",
+    "ResNet",
+    "ResNet18",
+)
+"""The homework's items, in the order the homework defines them."""
+
+MAX_SUBMISSION_BYTES = 256 * 1024 * 1024
+"""Files larger than this are refused unread (a notebook of the homework is well under 1 MB of code)."""
+
+ItemStatus = Literal["defined", "missing", "broken"]
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's program and the status of each homework item in it."""
+
+    name: str
+    program: Program
+    definitions: Mapping[str, Definition]
+    problems: Mapping[str, SubmissionError] = field(default_factory=dict)
+
+    def status(self, item: str) -> ItemStatus:
+        if item in self.definitions:
+            return "defined"
+        return "broken" if isinstance(self.problems.get(item), BrokenDefinition) else "missing"
+
+    def require(self, item: str) -> Definition:
+        """The item's definition; raises MissingDefinition or BrokenDefinition when there is none."""
+        if item in self.definitions:
+            return self.definitions[item]
+        raise self.problems.get(item) or MissingDefinition(item)
+
+
+def parse_submission(data: bytes, name: str, items: Sequence[str] = HOMEWORK_ITEMS) -> Submission:
+    """The submission in the file `name` with content `data`; raises UnreadableSubmission."""
+    if len(data) > MAX_SUBMISSION_BYTES:
+        raise UnreadableSubmission(
+            name, f"it is {len(data) // 2**20} MB, more than a notebook of this homework can be"
+        )
+    program = extract_program(read_cells(data, name), protected=items)
+    definitions: dict[str, Definition] = {}
+    positions: dict[str, tuple[int, int]] = {}
+    for statement in program.statements:
+        if statement.kind in ("def", "class"):
+            for item in statement.names:
+                if item in items:
+                    kind: Literal["def", "class"] = "class" if statement.kind == "class" else "def"
+                    definitions[item] = Definition(
+                        item, kind, statement.cell, statement.line, statement.decorators
+                    )
+                    positions[item] = (statement.cell, statement.line)
+    problems: dict[str, SubmissionError] = {}
+    for broken in program.broken:
+        for item in broken.names:
+            # A broken cell after the last good definition is the student's latest word on the item.
+            if item in items and (broken.cell, broken.line) > positions.get(item, (0, 0)):
+                definitions.pop(item, None)
+                problems[item] = BrokenDefinition(item, broken.cell, broken.line, broken.message)
+    return Submission(name, program, definitions, problems)
+
+
+def load_submission(path: Path, items: Sequence[str] = HOMEWORK_ITEMS) -> Submission:
+    """`parse_submission` on a file; raises UnreadableSubmission for what cannot be read as one."""
+    try:
+        if path.is_dir():
+            raise UnreadableSubmission(path.name, "it is a folder; grade a folder as a batch")
+        size = path.stat().st_size
+        if size > MAX_SUBMISSION_BYTES:
+            raise UnreadableSubmission(
+                path.name, f"it is {size // 2**20} MB, more than a notebook of this homework can be"
+            )
+        data = path.read_bytes()
+    except OSError as error:
+        raise UnreadableSubmission(
+            path.name, f"it could not be opened ({error.strerror})"
+        ) from None
+    return parse_submission(data, path.name, items)

@@ -1,0 +1,1 @@
+"""Speed only: example plans, their cache on disk, and call scripts. Removable with the same verdicts."""

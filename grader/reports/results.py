@@ -1,0 +1,48 @@
+"""Gradescope's results.json for one submission, and a ScoreBook read back from one.
+
+Written only by the trusted parent; `extra_data` holds every check's full record for staff, which is
+what a class's files are rebuilt from. Stable output: checks in the order they ran, sorted keys.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from grader.scoring import CheckResult, ScoreBook, total
+
+
+def results_json(book: ScoreBook) -> str:
+    """Gradescope's results format: score, max_score, execution_time, tests (with tags = the item)."""
+    summary = total(book.results)
+    data: dict[str, Any] = {
+        "score": summary.points,
+        "max_score": summary.max_points,
+        "execution_time": round(sum(r.seconds for r in book.results), 3),
+        "output": f"Isolation: {book.isolation}" if book.isolation else "",
+        "tests": [
+            {
+                "name": r.description,
+                "number": r.check_id,
+                "score": r.points,
+                "max_score": r.max_points,
+                "status": "passed" if r.outcome == "passed" else "failed",
+                "output": r.message,
+                "visibility": "visible" if r.visibility == "public" else "after_published",
+                "tags": [r.item],
+                "extra_data": {"outcome": r.outcome},
+            }
+            for r in book.results
+        ],
+        "extra_data": {"checks": [asdict(r) for r in book.results]},
+    }
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def load_results(path: Path) -> ScoreBook:
+    """A ScoreBook back from a results.json this grader wrote."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    results = [CheckResult(**fields) for fields in data["extra_data"]["checks"]]
+    return ScoreBook(submission=str(path.parent.name), results=results)

@@ -1,0 +1,228 @@
+"""Which isolation the sandbox gets on this machine, and the command that starts its template in it.
+
+Three levels, best first:
+
+* `bubblewrap` (`bwrap` installed and working): new user, PID, network, IPC and UTS namespaces; a
+  read-only view of only what Python needs (the system's /usr, the interpreter, the virtual
+  environment and the `grader` package), with `reference`, the checks and the tests not there at
+  all; a private tmpfs /tmp as working directory; the whole sandbox dies with the parent. When the
+  grader runs as root, the child gives up root for `nobody` before running student code.
+* `unshare` (util-linux, unprivileged user namespaces): new user, PID and network namespaces, but
+  the file system is the host's.
+* `rlimits`: resource limits and a private working directory only.
+
+In every level the child has its own process group, rlimits and per-call time limits. The level in
+force is printed in the report header, so staff know what a run was protected by.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from grader.errors import ConfigurationError
+
+Mode = Literal["bubblewrap", "unshare", "rlimits"]
+MODES: tuple[Mode, ...] = ("bubblewrap", "unshare", "rlimits")
+
+ETC_FILES = (
+    "/etc/ld.so.cache",
+    "/etc/ld.so.conf",
+    "/etc/ld.so.conf.d",
+    "/etc/localtime",
+    "/etc/nsswitch.conf",
+    "/etc/passwd",
+    "/etc/group",
+)
+NOBODY = 65534
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """An isolation level and what it means for the report header."""
+
+    mode: Mode
+    drop_to_nobody: bool
+    own_pid_namespace: bool
+
+    def describe(self) -> str:
+        if self.mode == "bubblewrap":
+            who = "as nobody" if self.drop_to_nobody else "unprivileged"
+            return f"bubblewrap: no network, read-only system, private /tmp, grader files hidden, {who}"
+        if self.mode == "unshare":
+            return "unshare: no network, own process namespace; file system not hidden"
+        return "rlimits only: no namespaces available; network and files are not isolated"
+
+
+def preferred() -> Mode | Literal["auto"]:
+    """The level asked for in `$HW2_GRADER_ISOLATION` (bubblewrap, unshare, rlimits), else auto."""
+    value = os.environ.get("HW2_GRADER_ISOLATION", "auto").strip().lower() or "auto"
+    if value == "auto":
+        return "auto"
+    for mode in MODES:
+        if value == mode:
+            return mode
+    raise ConfigurationError(
+        f"invalid HW2_GRADER_ISOLATION {value!r} from the environment: use one of auto, "
+        + ", ".join(MODES)
+    )
+
+
+@functools.cache
+def detect(preferred: Mode | Literal["auto"] = "auto") -> Isolation:
+    """The best isolation that works here (or `preferred`, when it works); cached per process."""
+    candidates = MODES if preferred == "auto" else (preferred,)
+    for mode in candidates:
+        if mode == "bubblewrap" and _works(
+            ["bwrap", "--ro-bind", "/", "/", *_BWRAP_NAMESPACES, "true"]
+        ):
+            return Isolation("bubblewrap", drop_to_nobody=os.geteuid() == 0, own_pid_namespace=True)
+        if mode == "unshare" and _works([*_UNSHARE, "true"]):
+            return Isolation("unshare", drop_to_nobody=False, own_pid_namespace=True)
+        if mode == "rlimits":
+            return Isolation("rlimits", drop_to_nobody=False, own_pid_namespace=False)
+    raise ConfigurationError(
+        f"isolation {preferred!r} (HW2_GRADER_ISOLATION) is not available on this machine"
+    )
+
+
+# As root, bwrap needs no user namespace, and one would leave `nobody` unmapped for the child.
+_BWRAP_NAMESPACES = (
+    *(() if os.geteuid() == 0 else ("--unshare-user",)),
+    "--unshare-pid",
+    "--unshare-net",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+    "--die-with-parent",
+    "--new-session",
+)
+_UNSHARE = ("unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child")
+
+
+def _works(argv: list[str]) -> bool:
+    if shutil.which(argv[0]) is None:
+        return False
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=20, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def command(isolation: Isolation, argv: list[str]) -> list[str]:
+    """`argv` (a Python command) wrapped in the isolation's launcher."""
+    if isolation.mode == "bubblewrap":
+        return [*bubblewrap_arguments(drop_caps=isolation.drop_to_nobody), "--", *argv]
+    if isolation.mode == "unshare":
+        return [*_UNSHARE, *argv]
+    return argv
+
+
+def bubblewrap_arguments(*, drop_caps: bool) -> list[str]:
+    """bwrap's options: namespaces, the read-only mounts Python needs, and of our own code exactly
+    what the child imports (`child_code`): nothing of the checks, the stand-ins, the reference
+    solutions, the plan cache or the tests."""
+    grader_dir = _grader_dir()
+    binds = _python_paths()
+    # The private /tmp comes first, so that a virtual environment that lives under /tmp (a fresh
+    # clone in CI, say) is bound on top of it rather than hidden by it.
+    args = ["bwrap", *_BWRAP_NAMESPACES, "--tmpfs", "/tmp"]
+    made: set[Path] = {Path("/tmp")}
+
+    def bind(path: Path) -> None:
+        for ancestor in reversed(path.parents):
+            if ancestor != Path("/") and ancestor not in made and not _inside(ancestor, binds):
+                args.extend(["--perms", "0755", "--dir", str(ancestor)])
+                made.add(ancestor)
+        args.extend(["--ro-bind", str(path), str(path)])
+        made.add(path)
+
+    for path in sorted(binds, key=lambda p: len(p.parts)):
+        bind(path)
+    # An installed grader lies inside a bound prefix: an empty folder goes over it first, and the
+    # allowed parts are bound back on top.
+    if _inside(grader_dir, binds):
+        args += ["--perms", "0755", "--tmpfs", str(grader_dir)]
+        made.add(grader_dir)
+    for path in child_code():
+        if not _inside(path, binds) or path.is_relative_to(grader_dir):
+            bind(path)
+    for link in ("/bin", "/lib", "/lib64", "/sbin"):
+        if os.path.islink(link):
+            args += ["--symlink", os.readlink(link), link]
+        elif os.path.isdir(link):
+            args += ["--ro-bind", link, link]
+    for etc in ETC_FILES:
+        args += ["--ro-bind-try", etc, etc]
+    args += ["--proc", "/proc", "--dev", "/dev", "--chdir", "/tmp"]
+    args += ["--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu"]
+    devices = sorted(glob.glob("/dev/nvidia*"))
+    for device in devices:
+        args += ["--dev-bind", device, device]
+    if devices:
+        args += ["--ro-bind-try", "/sys", "/sys"]
+    for hidden in hidden_paths():
+        if _inside(hidden, binds) and hidden.is_dir():
+            args += ["--tmpfs", str(hidden)]
+    if drop_caps:
+        args += ["--cap-drop", "ALL"]
+        # The template keeps what it needs to hand a child to `nobody` and to kill it afterwards.
+        for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_KILL"):
+            args += ["--cap-add", cap]
+    return args
+
+
+def child_code() -> list[Path]:
+    """The allow-list of our code in the sandbox: what the template and its children import
+    (`grader.child`, `grader.protocol`, the package's empty top level, and `d2lcompat`).
+
+    Whatever is listed here, student code can read and import; the import-contract test holds
+    `grader.child` to importing nothing else of ours."""
+    grader_dir = _grader_dir()
+    spec = importlib.util.find_spec("d2lcompat")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigurationError(
+            "the d2l-compatible package `d2lcompat` is not installed beside grader"
+        )
+    d2l = Path(next(iter(spec.submodule_search_locations))).resolve()
+    return [grader_dir / "__init__.py", grader_dir / "child", grader_dir / "protocol", d2l]
+
+
+def _grader_dir() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def _python_paths() -> set[Path]:
+    """What the interpreter and its imports read: its prefixes and /usr (not our own code)."""
+    paths = {Path("/usr"), Path(sys.base_prefix).resolve(), Path(sys.prefix)}
+    paths.add(Path(os.path.realpath(sys.executable)).parent.parent)
+    return {p for p in paths if p.exists() and not _inside(p, paths - {p})}
+
+
+def hidden_paths() -> list[Path]:
+    """What student code must never read, where it lies inside a bound prefix (an installed
+    grader): the reference solutions and the example plans' cache."""
+    hidden: list[Path] = []
+    try:
+        spec = importlib.util.find_spec("reference")
+    except (ImportError, ValueError):  # not installed here (a student kit): nothing more to hide
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        hidden += [Path(p).resolve() for p in spec.submodule_search_locations]
+    cache = os.environ.get("HW2_GRADER_CACHE", "")
+    if cache and cache != "off":
+        hidden.append(Path(cache).resolve())
+    return hidden
+
+
+def _inside(path: Path, roots: set[Path]) -> bool:
+    return any(path != root and path.is_relative_to(root) for root in roots)
