@@ -9,8 +9,9 @@ from collections.abc import Callable
 import torch
 
 import reference
+from grader.checking.items import expect_tensor
 from grader.protocol.channel import Layer
-from grader.sandbox.process import SubmissionProcess, expect_tensor
+from grader.sandbox.process import SubmissionProcess
 
 X3 = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
 K2 = torch.tensor([[0.0, 1.0], [2.0, 3.0]])

@@ -5,6 +5,7 @@ or accident in it; each is bounded and safe to run without a sandbox. Some outco
 isolation in force (a file the sandbox hides is readable without one), and the table says so.
 """
 
+import ast
 import contextlib
 import json
 import socket
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from grader.checking import standins
 from grader.errors import SubmissionError, SubmissionExited, SubmissionTimedOut
+from grader.grading import GradingSession
 from grader.intake.submission import load_submission, parse_submission
 from grader.sandbox.process import SubmissionProcess
 from tests.fixtures.build_notebooks import as_json, hostile, notebook
@@ -50,6 +53,12 @@ TABLE = {
     "patches_comparisons": {"corr2d_multi_in_out"},
     "tensor_subclass": {"corr2d_multi_in_out"},
     "reads_grader_files": HIDDEN_ONLY_IN_BUBBLEWRAP,
+    # These item checks run without stand-ins: corr2d_multi_in_out calls the student's own.
+    "reaches_for_stand_ins": {
+        "bubblewrap": {"corr2d_multi_in", "corr2d_multi_in_out"},
+        "unshare": set(),
+        "rlimits": set(),
+    },
     "writes_fake_results": set(),
     "exits": {"pool2d", "comp_conv2d"},
     "fake_output": {"corr2d_multi_in_out"},
@@ -226,3 +235,29 @@ def test_a_50_mb_notebook_of_outputs_costs_nothing(sandbox) -> None:
     failures, _ = grade_items(sandbox, parse_submission(data, "big.ipynb"))
 
     assert failures == {}
+
+
+def test_an_item_that_reaches_for_a_stand_in_loses_its_points(sandbox) -> None:
+    """Its checks run in a child with stand-ins (for Conv2D's `corr2d`, say): it finds no stand-in
+    for itself there to call, through `sys.modules`, the collector or an import."""
+    if sandbox.isolation.mode != "bubblewrap":
+        pytest.skip("without bubblewrap the grader's files are importable (the weak levels)")
+    with GradingSession(sandbox) as session:
+        book = session.grade(HOSTILE / "reaches_for_stand_ins.ipynb")
+
+    lost = {r.item for r in book.results if r.outcome != "passed"}
+    assert lost == {"corr2d_multi_in"}
+
+
+@pytest.mark.parametrize("group", standins.children())
+def test_a_child_gets_no_stand_in_for_an_item_it_grades(group: tuple[str, ...]) -> None:
+    source, targets = standins.source_for(list(group))
+    defined = {
+        node.name if hasattr(node, "name") else ast.unparse(node.targets[0])
+        for node in ast.parse(source).body
+        if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.Assign)
+    }
+
+    assert defined.isdisjoint(group), defined & set(group)
+    assert {target.partition(".")[0] for target in targets}.isdisjoint(group)
+    assert set(targets.values()) <= defined

@@ -6,12 +6,13 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from grader.checking.items import StudentItem
 from grader.errors import SubmissionCrashed, SubmissionTimedOut
 from grader.intake.submission import parse_submission
 from grader.protocol import values
 from grader.replay import plans as replay
 from grader.replay import scripts as prefetch
-from grader.sandbox.process import PlannedCall, StudentItem, SubmissionProcess
+from grader.sandbox.process import PlannedCall, SubmissionProcess
 
 # Homework names, so that the submission defines them as items: corr2d doubles, pool2d counts the
 # calls made so far, init_cnn sleeps.

@@ -10,6 +10,7 @@ import time
 import pytest
 import torch
 
+from grader.checking.items import describe_value
 from grader.child.template import NOBODY
 from grader.errors import (
     ConfigurationError,
@@ -30,7 +31,7 @@ from grader.protocol.channel import (
 )
 from grader.sandbox.isolation import Isolation, preferred
 from grader.sandbox.launcher import ExitStatus, Sandbox
-from grader.sandbox.process import SubmissionProcess, describe_value
+from grader.sandbox.process import SubmissionProcess
 from tests.conftest import TEST_LIMITS
 
 

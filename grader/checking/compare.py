@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from grader.sandbox.process import expect_tensor
+from grader.checking.items import expect_tensor
 
 SMALL = 36
 """Tensors with at most this many elements are shown in full."""

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from grader.checking.items import StudentItem
 from grader.child.seeding import seed_everything
 from grader.intake.submission import Submission, load_submission
 from grader.plugin import SANDBOX, SCOREBOOK
 from grader.sandbox.launcher import Sandbox
-from grader.sandbox.process import StudentItem, SubmissionProcess
+from grader.sandbox.process import SubmissionProcess
 
 try:
     from grader.checking.standins import children

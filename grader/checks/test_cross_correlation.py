@@ -8,10 +8,10 @@ from torch.nn import functional as F
 
 from grader.checking import mistakes, strategies
 from grader.checking.compare import check_equal, check_tensor, describe_inputs, fail
+from grader.checking.items import expect_tensor
 from grader.checking.memo import remember
 from grader.errors import SubmissionCrashed, SubmissionError
 from grader.protocol.channel import Layer
-from grader.sandbox.process import expect_tensor
 
 X3 = torch.tensor([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]])
 K2 = torch.tensor([[0.0, 1.0], [2.0, 3.0]])

@@ -20,9 +20,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from grader.checking.items import StudentItem
 from grader.errors import SubmissionError
 from grader.protocol import values
-from grader.sandbox.process import PlannedCall, StudentItem, SubmissionProcess
+from grader.sandbox.process import PlannedCall, SubmissionProcess
 
 _SCRIPTS: dict[int, tuple[Callable[..., Any], str, list[PlannedCall]]] = {}
 

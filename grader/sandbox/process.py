@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from grader.errors import (
@@ -23,27 +23,20 @@ from grader.errors import (
     SubmissionError,
     SubmissionExited,
     SubmissionTimedOut,
-    WrongReturnType,
 )
 from grader.intake.submission import Submission
 from grader.protocol.channel import (
-    BATCH_SECONDS,
     Channel,
     Handle,
-    Layer,
-    Opaque,
     ProtocolError,
     decode,
     encode,
 )
-from grader.protocol.program import Definition
 from grader.sandbox.launcher import ExitStatus, Sandbox
 from grader.sandbox.limits import Limits
+from grader.sandbox.loading import BATCH_WAIT, ProgramLoad, Restart, definition_fields
 
 Recipe = tuple[Any, ...]
-
-BATCH_WAIT = BATCH_SECONDS + 0.05
-"""Extra wait for an answer that comes in a batch (`grader.protocol.channel.Batch`)."""
 
 
 @dataclass(frozen=True)
@@ -97,18 +90,12 @@ class SubmissionProcess:
         self.last_stdout = ""
         self.student_seconds = 0.0
         """Time the child reported spending inside requests (student code and probes): for benchmarks."""
-        self.statement_errors: dict[int, str] = {}
-        self._skip: set[int] = set()
-        self._batch_loads = True
-        """False once a batched load broke off: from then on every statement is answered alone."""
+        self._program = ProgramLoad(submission, substitute_for)
         self._pid: int | None = None
         self._channel: Channel | None = None
         self._handles: dict[int, Handle] = {}
         self._items: dict[str, Handle | SubmissionCrashed] = {}
         """The items the current child looked up as it loaded: each one's handle, or why it has none."""
-        self._lookup_items = True
-        """False once a lookup during a load hung or ended the child: items are then looked up
-        one request each, when first used."""
         self._keys = itertools.count(1)
         self._ids = itertools.count(1)
         self._lock = threading.RLock()
@@ -118,6 +105,11 @@ class SubmissionProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def statement_errors(self) -> dict[int, str]:
+        """By statement index: why a statement defines nothing (it raised, hung or ended the process)."""
+        return self._program.statement_errors
 
     def close(self) -> None:
         with self._lock:
@@ -255,7 +247,7 @@ class SubmissionProcess:
         """The request (op, args, seed) that makes the object a recipe describes."""
         op, *rest = recipe
         if op == "item":
-            return op, [_definition_fields(self.submission.require(rest[0]))], 0
+            return op, [definition_fields(self.submission.require(rest[0]))], 0
         if op in ("call", "method"):
             return op, list(rest[:-1]), rest[-1]
         return op, list(rest), 0
@@ -378,88 +370,11 @@ class SubmissionProcess:
             self._handles.clear()
             self._items.clear()
             self.generation += 1
-            if self._load():
+            try:
+                self._items = self._program.into(self, self.limits.statement_seconds)
                 return
-
-    def _load(self) -> bool:
-        """Run the program's statements, set up the stand-ins and look up the items; False when the
-        child had to be restarted (start over).
-
-        One `load` request carries it all; the child answers once per statement, so each
-        statement still has its own time limit and its own error, without a round trip each; then
-        once for the stand-ins, and once per item this child grades (each of the submission's
-        items, or the ones it stands in for), looked up as `item` would: `_materialize` takes them
-        from `_items`."""
-        pending = [
-            (index, statement)
-            for index, statement in enumerate(self.submission.program.statements)
-            if index not in self._skip
-        ]
-        fields = [
-            {**asdict(s), "names": list(s.names), "decorators": list(s.decorators)}
-            for _, s in pending
-        ]
-        substitute = None
-        if self.substitute_for is not None:
-            from grader.checking import (
-                standins,  # not in the student kit, which makes no such child
-            )
-
-            source, targets = standins.source_for(list(self.substitute_for))
-            substitute = {"source": source, "targets": targets}
-        defined = self.submission.definitions
-        graded_here = self.substitute_for or tuple(defined)
-        lookups = [name for name in graded_here if name in defined] if self._lookup_items else []
-        definitions = [_definition_fields(defined[name]) for name in lookups]
-        batched = self._batch_loads
-        request_id = self._send(
-            "load",
-            [fields, substitute, definitions],
-            what="loading the program",
-            seed=0,
-            batch=batched,
-        )
-        timeout = self.limits.statement_seconds + (BATCH_WAIT if batched else 0.0)
-        for index, statement in pending:
-            try:
-                self._answer("load", request_id, what=f"cell {statement.cell}", timeout=timeout)
-            except SubmissionCrashed as error:
-                self.statement_errors[index] = f"raised {error.error_type}: {error.error_message}"
-            except (SubmissionTimedOut, SubmissionExited) as error:
-                if batched:
-                    # A batch may hold the answers of statements that ended before the one that
-                    # hung or ended the process: start over, one answer per statement, to know which.
-                    self._batch_loads = False
-                    self._end(grace=0.0)
-                    return False
-                if isinstance(error, SubmissionTimedOut):
-                    self.statement_errors[index] = f"did not finish within {error.seconds:g} s"
-                else:
-                    self.statement_errors[index] = f"ended the process: {error.how}"
-                self._skip.add(index)
-                return False
-        if substitute is not None:
-            what = "setting up the grader's stand-ins"
-            try:
-                self._answer("substitute", request_id, what=what, timeout=timeout)
-            except SubmissionCrashed as error:
-                raise HarnessError(f"{what} failed: {error}") from None
-        for name in lookups:
-            try:
-                found = self._answer("item", request_id, what=f"looking up {name}", timeout=timeout)
-            except SubmissionCrashed as error:
-                self._items[name] = error
-                continue
-            except (SubmissionTimedOut, SubmissionExited):
-                # Student code (a decorator's class) hung or ended the child: start over, and look
-                # each item up when it is used, as its own request, so that only its checks fail.
-                self._lookup_items = False
+            except Restart:
                 self._end(grace=0.0)
-                return False
-            if not isinstance(found, Handle):
-                raise HarnessError(f"looking up {name} gave {type(found).__name__}, not an object")
-            self._items[name] = found
-        return True
 
     def _end(self, grace: float, *, wait: bool = True) -> ExitStatus | None:
         """Stop the child (if any); the next request starts a fresh one."""
@@ -476,90 +391,4 @@ class SubmissionProcess:
         return status
 
 
-def _definition_fields(definition: Definition) -> dict[str, Any]:
-    """An item's definition as the child's `item` request takes it."""
-    return {**asdict(definition), "decorators": list(definition.decorators)}
-
-
-class StudentItem:
-    """A homework item as a check uses it: call it like the student's function or class.
-
-    After a call times out or ends the process, later calls of the same item fail at once with the
-    same error instead of waiting out the limit again (Hypothesis would otherwise retry it while
-    shrinking).
-    """
-
-    def __init__(self, process: SubmissionProcess, name: str) -> None:
-        self.process = process
-        self.name = name
-        self.script: Any = None
-        """While a property check replays: its `grader.replay.scripts.Script`, which sees every call."""
-        self._remote: Remote | None = None
-        self._poison: SubmissionError | None = None
-
-    @property
-    def remote(self) -> Remote:
-        if self._remote is None:
-            self._remote = self.process.item(self.name)
-        return self._remote
-
-    def __call__(
-        self, *args: Any, what: str | None = None, timeout: float | None = None, **kwargs: Any
-    ) -> Any:
-        if self._poison is not None:
-            raise self._poison
-        seed = int(kwargs.pop("seed", 0))
-        call = PlannedCall(args, kwargs, seed, what or f"{self.name}(...)", timeout)
-        try:
-            if self.script is not None:
-                found, outcome = self.script.take(call)
-                if found and isinstance(outcome, SubmissionError):
-                    raise outcome
-                if found:
-                    return outcome
-            return self.process.call(
-                self.remote, *args, what=call.what, timeout=timeout, seed=seed, **kwargs
-            )
-        except (SubmissionTimedOut, SubmissionExited) as error:
-            self._poison = error
-            raise
-
-    @property
-    def poisoned(self) -> bool:
-        """Whether a call timed out or ended the process (later calls fail at once)."""
-        return self._poison is not None
-
-
-def expect_tensor(value: Any, what: str) -> Any:
-    """`value` when it is a plain torch.Tensor; raises WrongReturnType naming what it is instead."""
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        return value
-    raise WrongReturnType(what, "a torch.Tensor", describe_value(value))
-
-
-def describe_value(value: Any) -> str:
-    """A student-readable description of a value's type ("a list", "None", "a numpy.ndarray")."""
-    if value is None:
-        return "None (is a `return` missing?)"
-    if isinstance(value, Opaque):
-        if value.tensor_subclass:
-            return f"a tensor of type {value.type} (a subclass of torch.Tensor, not a plain tensor)"
-        return f"a value of type {value.type}"
-    if isinstance(value, Remote):
-        return f"a {value.type} object"
-    if isinstance(value, Layer | Handle):
-        return "an object"
-    article = "an" if type(value).__name__[0] in "aeiou" else "a"
-    return f"{article} {type(value).__name__}"
-
-
-__all__ = [
-    "PlannedCall",
-    "Remote",
-    "StudentItem",
-    "SubmissionProcess",
-    "describe_value",
-    "expect_tensor",
-]
+__all__ = ["PlannedCall", "Remote", "SubmissionProcess"]
