@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="draw the property checks' examples ahead and keep them (for an image or a CI cache)",
         description="Draw the examples Hypothesis tries on each property check and keep them in the "
         "plan cache ($HW2_GRADER_CACHE, else ~/.cache/hw2-grader/plans), so that the next grading "
-        "process reads them instead of drawing them (about 1 s). Grades nothing.",
+        "process reads them instead of drawing them. Grades nothing.",
     )
     plans.set_defaults(handler=run_plans)
 

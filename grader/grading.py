@@ -51,7 +51,7 @@ PLAIN_IMPORTS = ("hypothesis",)
 pytest rewrites the asserts of every module of a package that provides a plugin (Hypothesis
 does), compiling each from source; it keeps the result in `__pycache__`, except where bytecode
 is not written (`PYTHONDONTWRITEBYTECODE`, as in many containers and CI jobs) or the folder is
-read-only. There, every grading run paid 2.5 s for Hypothesis's 95 modules. Rewriting a
+read-only. There, every grading run compiled Hypothesis's 95 modules again. Rewriting a
 library's asserts changes only the messages of its own assertion errors; the checks are still
 rewritten."""
 
@@ -80,7 +80,7 @@ def _arguments(visibility: str, extra_args: tuple[str, ...], quiet: bool) -> lis
         "no:randomly",
         "-p",
         "no:benchmark",
-        # These two end every session with a full garbage collection (0.1-0.3 s with torch loaded)
+        # These two end every session with a full garbage collection (slow with torch loaded)
         # to report exceptions raised in __del__ or threads; a grading run has no use for them.
         "-p",
         "no:unraisableexception",
@@ -153,10 +153,11 @@ def freeze_imports() -> None:
     """Once per process, when the checks are collected: put what is there (torch, pytest,
     Hypothesis, the checks) out of the garbage collector's sight, without a collection first.
 
-    A full collection otherwise scans those 200,000-odd objects: a self-check ran five, 0.04-0.16 s
-    each and longer as imports went on, the last one while grading (now 0.003 s). Garbage in
-    reference cycles at that moment (a little, from imports) is kept for the process's life; doing
-    this once bounds it. `settle` goes further for a process that grades many submissions."""
+    A full collection otherwise scans those 200,000-odd objects: a self-check ran several, each
+    longer as imports went on, the last one while grading, where it now scans only what grading
+    made. Garbage in reference cycles at that moment (a little, from imports) is kept for the
+    process's life; doing this once bounds it. `settle` goes further for a process that grades many
+    submissions."""
     if not _FROZEN:
         _FROZEN.append(True)
         gc.freeze()
@@ -165,7 +166,8 @@ def freeze_imports() -> None:
 def settle() -> None:
     """For a process that grades many submissions, once the first is graded: collect garbage once
     and freeze what survives (torch, the checks, the example plans) out of the collector's sight, so
-    later collections scan only the objects of the submission at hand (0.1-0.3 s each otherwise)."""
+    later collections scan only the objects of the submission at hand, not torch's and the checks'
+    every time."""
     gc.collect()
     gc.freeze()
 
@@ -203,14 +205,14 @@ class GradingSession:
     """Grades submission after submission in one pytest session, for a process that grades many.
 
     `grade()` pays pytest's configuration, plugin registration and the collection of the 64 checks
-    (about 35 ms) for every submission. Here a thread of its own runs `pytest.main` once; its test
-    loop takes one submission at a time and runs every collected check on it, with the fixtures
-    of session scope made and torn down per submission (`grader.plugin.run_submission`), so each
-    submission is graded as in a session of its own. The terminal reporter and output capturing
-    are off (a grading run prints nothing, and a long-lived capture would hold the process's file
-    descriptors). The checks and options are fixed for the session's life: keep one session per
-    set of `extra_args`. If the session fails, the submission at hand raises `HarnessError` and
-    the next one starts a fresh session.
+    for every submission. Here a thread of its own runs `pytest.main` once; its test loop takes one
+    submission at a time and runs every collected check on it, with the fixtures of session scope
+    made and torn down per submission (`grader.plugin.run_submission`), so each submission is graded
+    as in a session of its own. The terminal reporter and output capturing are off (a grading run
+    prints nothing, and a long-lived capture would hold the process's file descriptors). The checks
+    and options are fixed for the session's life: keep one session per set of `extra_args`. If the
+    session fails, the submission at hand raises `HarnessError` and the next one starts a fresh
+    session.
     """
 
     def __init__(

@@ -60,7 +60,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_sessionstart(session: pytest.Session) -> None:
     """A run that grades a submission with no sandbox of the caller's (stashed when the plugins
     were configured), as `pytest grader --submission NB` is, launches its own now, before
-    collection: the template imports torch (about 5 s) while this process collects the checks."""
+    collection: the template imports torch, which is slow, while this process collects the
+    checks."""
     config = session.config
     if not config.getoption("submission") or SANDBOX in config.stash:
         return

@@ -1,13 +1,14 @@
-"""End a grading process without the interpreter's teardown, which costs more than a second here.
+"""End a grading process without the interpreter's teardown, which is slow once torch is loaded.
 
-A process that imported torch (and dynamo, which torch's optimisers pull in) spends 0.9-1.7 s at
-exit clearing its thousands of modules and running the destructors of torch's libraries: after the
-self-check has printed its score, the student waits that long for the prompt, and every batch
-worker pays it again after its last submission while the batch waits for it. None of it is needed
-once the reports are written. So the command line ends its process with `leave`, and batch workers
-with `leave_at_exit`: the exit handlers run as usual (temporary folders are removed, log handlers
-flushed), the standard streams are flushed, and `os._exit` skips the rest. Where a thread other than
-the main one is still running and not a daemon, `leave` exits the ordinary way: it might be writing.
+A process that imported torch (and dynamo, which torch's optimisers pull in) spends a long time at
+exit clearing its thousands of modules one by one and running the destructors of torch's libraries:
+after the self-check has printed its score, the student waits for the prompt all that time, and
+every batch worker pays it again after its last submission while the batch waits for it. None of it
+is needed once the reports are written. So the command line ends its process with `leave`, and batch
+workers with `leave_at_exit`: the exit handlers run as usual (temporary folders are removed, log
+handlers flushed), the standard streams are flushed, and `os._exit` skips the rest. Where a thread
+other than the main one is still running and not a daemon, `leave` exits the ordinary way: it might
+be writing.
 """
 
 from __future__ import annotations

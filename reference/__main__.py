@@ -1,7 +1,7 @@
 """`python -m reference`: print the homework's outputs as the reference computes them.
 
 Runs every printed cell of the homework that needs no dataset (7.2 to 8.6), seeded, on the CPU. The
-VGG-11 summary at 224x224 builds a 129M-parameter model, so it takes a few seconds.
+VGG-11 summary at 224x224 builds a 129M-parameter model, so it is slow.
 """
 
 from __future__ import annotations

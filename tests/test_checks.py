@@ -11,7 +11,7 @@ from grader.grading import grade
 from grader.plugin import CHECKS_DIR
 from grader.rubric import load_rubric
 from grader.scoring import by_item, total
-from tests.mutations import MUTATIONS, mutated_notebook
+from tests.support.mutations import MUTATIONS, mutated_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "notebooks"

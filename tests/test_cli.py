@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.cli import build_parser, main
-from tests.mutations import MUTATIONS, mutated_notebook
+from tests.support.mutations import MUTATIONS, mutated_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLVED = ROOT / "submissions" / "solved.ipynb"
@@ -64,6 +64,16 @@ def test_check_refuses_a_missing_file() -> None:
 
     assert result.returncode == 2
     assert result.stderr.startswith("error: no/such/notebook.ipynb is not a file")
+
+
+def test_a_bad_isolation_setting_is_an_error_not_a_traceback(monkeypatch) -> None:
+    monkeypatch.setenv("HW2_GRADER_ISOLATION", "docker")
+
+    result = run_cli("check", "submissions/solved.ipynb")
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: invalid HW2_GRADER_ISOLATION 'docker'")
+    assert "Traceback" not in result.stderr
 
 
 def make_class_zip(path: Path, count: int, extra: dict[str, bytes] | None = None) -> Path:

@@ -20,7 +20,7 @@ from grader.grading import GradingSession
 from grader.intake.submission import load_submission, parse_submission
 from grader.sandbox.process import SubmissionProcess
 from tests.fixtures.build_notebooks import as_json, hostile, notebook
-from tests.item_checks import ITEM_CHECKS
+from tests.support.item_checks import ITEM_CHECKS
 
 HOSTILE = Path(__file__).parent / "fixtures" / "notebooks" / "hostile"
 FAKE_RESULTS = Path("/tmp/hw2-hostile-results.json")

@@ -95,7 +95,7 @@ def test_the_sample_students_are_the_solution_with_one_known_mistake_each() -> N
     """submissions/students/ is what the quick start grades: keep it in step with the mutations."""
     import json
 
-    from tests.mutations import MUTATIONS, mutated_notebook
+    from tests.support.mutations import MUTATIONS, mutated_notebook
 
     students = SUBMISSIONS / "students"
     assert (students / "alice_solved.ipynb").read_text() == (

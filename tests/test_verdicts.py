@@ -20,7 +20,7 @@ import pytest
 
 from grader.grading import GradingSession
 from grader.reports.results import results_json
-from tests.mutations import MUTATIONS, mutated_notebook
+from tests.support.mutations import MUTATIONS, mutated_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "notebooks"

@@ -2,10 +2,10 @@
 
 Grading is a conversation: the trusted parent sends a request, the child answers, hundreds of times
 per submission. When two workers run unpinned on two cores, the scheduler keeps moving the four
-processes between the cores and every answer waits for a wake-up on the other core: on the 2-core
-machine we measured each submission taking 1.5 times as long with two workers as with one (a batch
-1.3 times as fast instead of 2). Pinned, a worker and its children hand the core to each other and
-two workers grade twice as fast as one.
+processes between the cores and every answer waits for a wake-up on the other core, so each
+submission takes longer with two workers than with one and a batch falls well short of twice as
+fast. Pinned, a worker and its children hand the core to each other and the steady rate grows with
+the cores (see "Scaling with workers" in benchmarks/README.md).
 
 `claim_core` takes the first core of this process's allowed set that no other worker on this machine
 holds (a lock file per core, released when the process ends, so worker pools, Ray actors and separate

@@ -19,8 +19,9 @@ def layers(process, model, X_shape, what, train=False, fast_init=False, meta=Fal
     layers; `meta=True` walks a twin of the model made by the same call on torch's meta device
     (shapes without memory or arithmetic) where the student's code runs there, and falls back to
     the fast walk of the model itself. The meta device pays Python for each operation, so it wins
-    where activations or weights are large (VGG: 770 ms down to 30 ms at 224x224) and loses on
-    small inputs through many layers (ResNet18 at 64x64: 90 ms up to 150 ms)."""
+    where activations or weights are large (VGG at 224x224: no arithmetic on them, no memory to
+    page in) and loses on small inputs through many layers (ResNet18 at 64x64), where that
+    per-operation overhead outweighs the cheap arithmetic; see benchmarks/README.md."""
     options = {"X": torch.zeros(X_shape), "train": train, "fast_init": fast_init or meta}
     if meta and model.recipe[0] == "call":
         _, function, args, kwargs, _ = model.recipe

@@ -1,15 +1,15 @@
 """Whether a namespace changed since we last looked, told by CPython's dict version tag (PEP 509).
 
 The child restores about 3,000 attributes of torch, numpy, builtins and its own modules after every
-request (see `grader.child.serve.Restorer`); comparing them one by one costs about 90 us, hundreds of
-times per submission. CPython 3.11 gives every dict a 64-bit version that takes a new, larger value
-on each mutation (PEP 509), so comparing 13 numbers tells whether any scan is needed. The version is
-read through ctypes at its offset in `PyDictObject`; `watch` first checks on dicts of its own that
-the number it reads does move with each kind of mutation (on a module's and on a class's namespace),
-and answers None where it does not (another interpreter, a later CPython that dropped versions),
-in which case the caller scans every time. A wrong reading can only cost speed, never a restore:
-a version that moves when nothing changed makes the caller scan, and each kind of change is
-checked to move it.
+request (see `grader.child.serve.Restorer`); comparing them one by one after each of the hundreds of
+requests per submission adds up. CPython 3.11 gives every dict a 64-bit version that takes a new,
+larger value on each mutation (PEP 509), so comparing 13 numbers tells whether any scan is needed.
+The version is read through ctypes at its offset in `PyDictObject`; `watch` first checks on dicts of
+its own that the number it reads does move with each kind of mutation (on a module's and on a
+class's namespace), and answers None where it does not (another interpreter, a later CPython that
+dropped versions), in which case the caller scans every time. A wrong reading can only cost speed,
+never a restore: a version that moves when nothing changed makes the caller scan, and each kind of
+change is checked to move it.
 """
 
 from __future__ import annotations

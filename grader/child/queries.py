@@ -91,8 +91,9 @@ def _skip(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
 def _kaiming_deferred() -> Iterator[_Draws]:
     """Lazy layers sized here do not draw their Kaiming-uniform weights; the draws asked for are
     listed instead. For a pass whose Linear and Conv2d weights are redrawn right after (Xavier, as
-    the book's `apply_init` does): drawing 16.7 million weights of VGG's dense layers twice costs
-    70 ms. Biases are drawn as usual (their bound depends on the weight's shape, not its values)."""
+    the book's `apply_init` does): drawing the 16.7 million weights of VGG's dense layers only to
+    draw them again is slow. Biases are drawn as usual (their bound depends on the weight's shape,
+    not its values)."""
     deferred: _Draws = []
 
     def defer(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
@@ -108,10 +109,10 @@ def _torch_fills_its_own_memory() -> Iterator[None]:
     """Deterministic mode's filling of new memory (`torch.empty` and every kernel's output) with
     NaN, off while the block runs. The filling keeps student code that reads memory it never wrote
     deterministic; a backward pass and an optimiser step are torch's own kernels, which write every
-    element they allocate, so they go without it: 25% of a LeNet or ResNet18 smoke run (gradients
-    and kernel workspaces otherwise filled at every step). The forward pass and the loss, where
-    student code runs, keep it (a student's own autograd Function or backward hook, which this
-    homework has no use for, would run without it)."""
+    element they allocate, so they go without it: otherwise gradients and kernel workspaces are
+    filled at every step, a large share of a LeNet or ResNet18 smoke run (see CHANGELOG.md). The
+    forward pass and the loss, where student code runs, keep it (a student's own autograd Function
+    or backward hook, which this homework has no use for, would run without it)."""
     from torch.utils import deterministic
 
     previous = deterministic.fill_uninitialized_memory  # type: ignore[attr-defined]

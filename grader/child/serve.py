@@ -190,14 +190,14 @@ def prepare() -> Restorer:
 
     The warm template calls this once before it forks (it runs no student code, so the snapshot is
     the pristine state): each child then starts with it in hand instead of copying about 3,000
-    attributes itself (5 ms a child)."""
+    attributes itself, once per child."""
     if not _PREPARED:
         import torch
 
         import d2lcompat
 
         d2lcompat.install()
-        # This imports torch._inductor.config and with it dynamo (about 900 modules, 2 s). Keep
+        # This imports torch._inductor.config and with it dynamo (hundreds of modules). Keep
         # it here, before the fork: every child that trains needs dynamo anyway (building a torch
         # optimiser imports it), and would otherwise pay that import itself.
         torch.use_deterministic_algorithms(True, warn_only=True)

@@ -143,7 +143,7 @@ def _rehearse_the_channel() -> None:
     """Send one frame of every kind of value through a channel and read it back, here, once: what
     the protocol's first use sets up in a process (torch's dispatch of the few tensor functions it
     calls, JSON's encoder, the seeding) is then inherited by every child instead of being paid
-    again in each (about 0.6 ms of a child's first call). These functions start no thread."""
+    again in each child's first call. These functions start no thread."""
     import torch
 
     from grader.child.seeding import seed_everything

@@ -2,7 +2,7 @@
 
 The format is safetensors' own: an 8-byte little-endian header length, a JSON header naming each
 tensor's dtype, shape and byte range, then the raw little-endian bytes with no gaps. The
-`safetensors` package pays about 30 us per `save` and per `load` in Python-side checks before any
+`safetensors` package runs Python-side checks on every `save` and every `load` before any
 byte moves; a submission exchanges hundreds of small frames, so this module packs with one join and
 unpacks with `torch.frombuffer` views of the received buffer. Reading is the parent's defence: it
 accepts only the dtypes below, integer shapes and ranges that tile the data exactly, and never

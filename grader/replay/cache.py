@@ -1,7 +1,7 @@
 """Example plans kept on disk, so that a new process does not draw them again (see `grader.replay.plans`).
 
-Drawing the examples of the property checks costs a process about 1 s of Hypothesis's engine the
-first time it meets them: a student's self-check pays it every time, a batch worker once. The draws
+Drawing the examples of the property checks runs Hypothesis's engine, which is slow, the first
+time a process meets them: a student's self-check pays it every time, a batch worker once. The draws
 depend only on the check, the strategies, the settings and the versions of Hypothesis, NumPy and
 torch, so `load` and `store` keep each check's plan in a file named by a digest of all of these (and
 of the check's whole module), in the user's cache folder (`HW2_GRADER_CACHE` names another; `off`

@@ -85,7 +85,7 @@ class Sandbox:
         self._await_ready()
 
     def launch(self) -> None:
-        """Launch the template without waiting for it: it imports torch (about 5 s) while this
+        """Launch the template without waiting for it: it imports torch, which is slow, while this
         process goes on (importing torch itself and collecting the checks); `start` or the first
         `spawn` waits for it."""
         if self._process is not None and self._process.poll() is None:
@@ -220,8 +220,8 @@ def _environment() -> dict[str, str]:
     grader as the parent (a student kit or a Gradescope bundle need not be installed). The MALLOC_
     settings make glibc serve large blocks from the heap and keep what is freed: training frees
     and allocates the same tensors step after step, and a block given back to the system costs a
-    page fault per 4 KiB when it is taken again (about 5% of a correct notebook's time in its
-    children, measured from their page faults and CPU time).
+    page fault per 4 KiB when it is taken again, which shows in the children's page faults and CPU
+    time.
     The memory limit still holds: the heap counts against it as mappings do.
     """
     env = {

@@ -9,7 +9,7 @@ from grader.errors import SubmissionError, UnreadableSubmission
 from grader.intake.sources import collect
 from grader.intake.submission import parse_submission
 
-SOLVED = (Path(__file__).parent.parent / "submissions" / "solved.ipynb").read_bytes()
+SOLVED = (Path(__file__).parents[2] / "submissions" / "solved.ipynb").read_bytes()
 
 
 def make_zip(path: Path, members: dict[str, bytes]) -> Path:

@@ -13,9 +13,9 @@ ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 
 from grader.batch.on_ray import grade_on_ray  # noqa: E402
 from grader.grading import grade  # noqa: E402
-from tests.mutations import MUTATIONS, mutated_notebook  # noqa: E402
+from tests.support.mutations import MUTATIONS, mutated_notebook  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SELECT = "pool2d or corr2d_reproduces or test_lenet_loss_falls or test_lenet_has_61706"
 
 

@@ -12,7 +12,7 @@ import yaml
 from grader.distributions.gradescope import build_gradescope_bundle
 from grader.distributions.kit import build_student_kit
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOLVED = ROOT / "submissions" / "solved.ipynb"
 FEW_CHECKS = "test_corr2d_reproduces_the_book_example or test_pool2d or test_vgg_block_halves_height_and_width"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # A worker: at most two cores allowed, claims one, says which and where it is pinned, then holds the
 # claim until its stdin closes.

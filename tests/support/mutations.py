@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-SOLVED = Path(__file__).resolve().parent.parent / "submissions" / "solved.ipynb"
+SOLVED = Path(__file__).resolve().parents[2] / "submissions" / "solved.ipynb"
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from grader.child.execution import execute_program
 from grader.errors import BrokenDefinition, MissingDefinition
 from grader.intake.submission import HOMEWORK_ITEMS, Submission, load_submission, parse_submission
 from tests.fixtures import build_notebooks
-from tests.intake_helpers import run
+from tests.support.programs import run
 
-FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
-SUBMISSIONS = Path(__file__).parent.parent / "submissions"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "notebooks"
+SUBMISSIONS = Path(__file__).parents[2] / "submissions"
 
 CORRECT = [
     FIXTURES / "book_style_with_training.ipynb",

@@ -19,7 +19,7 @@ from grader.protocol import values
 from grader.replay import plans as replay
 from grader.sandbox.process import SubmissionProcess
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STUDENTS = ROOT / "submissions" / "students"
 
 

@@ -21,7 +21,7 @@ from grader.sandbox.isolation import Isolation
 from grader.sandbox.launcher import Sandbox
 from tests.conftest import TEST_LIMITS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # A fresh process plans a real property check as a grading run does (the grading profile loaded
 # first, as pytest loads the root conftest) and says whether it drew, and what it planned.

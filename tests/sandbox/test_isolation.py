@@ -1,0 +1,90 @@
+"""Isolation levels: what each protects, how it is asked for, and what bubblewrap mounts."""
+
+import pytest
+
+from grader.errors import (
+    ConfigurationError,
+)
+from grader.intake.submission import parse_submission
+from grader.sandbox.isolation import Isolation, preferred
+from grader.sandbox.process import SubmissionProcess
+
+
+def submission(source: str):
+    return parse_submission(source.encode(), "s.py")
+
+
+# Isolation levels
+
+
+def test_isolation_is_described_for_the_report_header(sandbox) -> None:
+    text = sandbox.describe()
+
+    assert text.startswith(sandbox.isolation.describe())
+    assert "3 s per call" in text
+
+
+@pytest.mark.parametrize("mode", ["bubblewrap", "unshare", "rlimits"])
+def test_each_isolation_level_says_what_it_protects(mode) -> None:
+    text = Isolation(mode, drop_to_nobody=False, own_pid_namespace=True).describe()
+
+    assert text.startswith(mode)
+
+
+def test_an_unknown_isolation_setting_names_its_source(monkeypatch) -> None:
+    monkeypatch.setenv("HW2_GRADER_ISOLATION", "docker")
+
+    with pytest.raises(
+        ConfigurationError, match="invalid HW2_GRADER_ISOLATION 'docker' from the environment"
+    ):
+        preferred()
+
+
+def test_network_is_unreachable_in_a_namespace(sandbox) -> None:
+    if sandbox.isolation.mode == "rlimits":
+        pytest.skip("no network namespace without bubblewrap or unshare")
+    source = (
+        "import socket\n\ndef corr2d(X, K):\n    try:\n"
+        "        socket.create_connection(('1.1.1.1', 53), timeout=1)\n        return 'connected'\n"
+        "    except OSError as e:\n        return type(e).__name__\n"
+    )
+    with SubmissionProcess(sandbox, submission(source)) as p:
+        assert p.call(p.item("corr2d"), 1, 2) == "OSError"
+
+
+def test_student_code_runs_as_nobody_when_the_grader_is_root(sandbox) -> None:
+    if not sandbox.isolation.drop_to_nobody:
+        pytest.skip("the grader is not root here, or cannot change user")
+    source = "import os\n\ndef corr2d(X, K):\n    return os.getuid(), os.getcwd()\n"
+    with SubmissionProcess(sandbox, submission(source)) as p:
+        uid, cwd = p.call(p.item("corr2d"), 1, 2)
+
+    assert uid == 65534
+    assert cwd.startswith("/tmp/submission-")
+
+
+def test_private_tmp_is_mounted_before_the_binds() -> None:
+    """Regression: a venv under /tmp (a fresh clone in CI) was hidden by the tmpfs mounted over it."""
+    from grader.sandbox.isolation import bubblewrap_arguments
+
+    args = bubblewrap_arguments(drop_caps=False)
+
+    first_tmpfs = args.index("--tmpfs")
+    assert args[first_tmpfs + 1] == "/tmp"
+    assert first_tmpfs < args.index("--ro-bind")
+
+
+def test_hidden_paths_survive_an_environment_without_reference(monkeypatch) -> None:
+    """Regression: in the student kit, looking `reference` up raised and the sandbox could not start."""
+    import importlib.util
+
+    from grader.sandbox import isolation
+
+    def refuse(name, *args, **kwargs):
+        raise ImportError(f"no {name} here")
+
+    monkeypatch.setattr(importlib.util, "find_spec", refuse)
+
+    hidden = isolation.hidden_paths()
+
+    assert not [p for p in hidden if p.name == "reference"]

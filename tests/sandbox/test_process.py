@@ -1,0 +1,160 @@
+"""One submission's child as the parent reaches it: seeded calls, captured output, restarts, loads
+in one round trip, failures that are the student's or ours."""
+
+import pytest
+import torch
+
+from grader.errors import (
+    HarnessError,
+    SubmissionCrashed,
+    SubmissionTimedOut,
+)
+from grader.intake.submission import parse_submission
+from grader.protocol.channel import (
+    Handle,
+)
+from grader.sandbox.process import SubmissionProcess
+
+
+def submission(source: str):
+    return parse_submission(source.encode(), "s.py")
+
+
+def test_calls_are_seeded_so_reruns_agree(sandbox) -> None:
+    with SubmissionProcess(
+        sandbox, submission("import torch\n\ndef corr2d(X, K):\n    return torch.rand(3)\n")
+    ) as p:
+        f = p.item("corr2d")
+        first, again, other = p.call(f, 1, 2), p.call(f, 1, 2), p.call(f, 1, 2, seed=7)
+
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+
+
+REUSED_MEMORY = """
+import resource
+import torch
+
+def corr2d(megabytes, rounds):
+    torch.ones(megabytes * 2**18).sum()  # the first touches its pages
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(rounds):
+        torch.ones(megabytes * 2**18).sum()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+"""
+
+
+def test_memory_a_child_frees_is_reused_not_faulted_in_again(sandbox) -> None:
+    """Training allocates and frees the same large tensors step after step; the child's malloc
+    keeps freed memory instead of returning it to the system (where every reuse is a page fault
+    per 4 KiB). Four 64 MiB tensors after the first would otherwise cost 65,536 faults."""
+    with SubmissionProcess(sandbox, submission(REUSED_MEMORY)) as p:
+        faults = p.call(p.item("corr2d"), 64, 4)
+
+    assert faults < 64 * 2**20 // 4096
+
+
+def test_student_output_is_captured_per_call_and_capped(sandbox) -> None:
+    source = "def corr2d(X, K):\n    print('hello')\n    print('x' * 200_000)\n    return 1\n"
+    with SubmissionProcess(sandbox, submission(source)) as p:
+        p.call(p.item("corr2d"), 1, 2)
+
+    assert p.last_stdout.startswith("hello\n")
+    assert len(p.last_stdout) == 64 * 1024
+
+
+def test_exceptions_come_back_with_the_students_frames_only(sandbox) -> None:
+    source = "def helper(x):\n    return 1 / x\n\ndef corr2d(X, K):\n    return helper(0)\n"
+    with (
+        SubmissionProcess(sandbox, submission(source)) as p,
+        pytest.raises(SubmissionCrashed) as info,
+    ):
+        p.call(p.item("corr2d"), 1, 2, what="corr2d(X, K)")
+
+    text = str(info.value)
+    assert text.startswith("corr2d(X, K) raised ZeroDivisionError: division by zero")
+    assert 'File "<cell 1>", line 5, in corr2d' in text
+    assert 'File "<cell 1>", line 2, in helper' in text
+    assert "grader" not in text
+
+
+def test_objects_are_remade_after_a_restart(sandbox) -> None:
+    source = (
+        "import time\nimport torch\nfrom torch import nn\n\n"
+        "class Conv2D(nn.Module):\n    def __init__(self, k):\n        super().__init__()\n"
+        "        self.weight = nn.Parameter(torch.rand(k))\n\n"
+        "def pool2d(X, size, mode='max'):\n    time.sleep(60)\n"
+    )
+    with SubmissionProcess(sandbox, submission(source)) as p:
+        layer = p.call(p.item("Conv2D"), (2, 2))
+        before = p.attribute(layer, "weight")
+        with pytest.raises(SubmissionTimedOut):
+            p.call(p.item("pool2d"), 1, (1, 1))
+        after = p.attribute(layer, "weight")
+
+    assert p.restarts >= 2
+    assert torch.equal(before, after)
+
+
+TWO_ITEMS = "def corr2d(X, K):\n    return X * 2\n\ndef pool2d(X, size):\n    return X + 1\n"
+
+
+def test_a_child_looks_its_items_up_as_it_loads_in_one_round_trip(sandbox, sent_requests) -> None:
+    with SubmissionProcess(sandbox, submission(TWO_ITEMS)) as p:
+        corr2d, pool2d = p.item("corr2d"), p.item("pool2d")
+        assert sent_requests == ["load"]
+        assert (corr2d.type, pool2d.type) == ("function", "function")
+        assert (p.call(corr2d, 3, None), p.call(pool2d, 3, None)) == (6, 4)
+
+
+def test_a_stand_in_child_sets_up_and_looks_up_its_items_in_the_same_round_trip(
+    sandbox, sent_requests
+) -> None:
+    source = (
+        "import torch\nfrom torch import nn\n\ndef corr2d(X, K):\n    return X * 0\n\n"
+        "class Conv2D(nn.Module):\n    def __init__(self, kernel_size):\n        super().__init__()\n"
+        "        self.weight = nn.Parameter(torch.ones(kernel_size))\n\n"
+        "    def forward(self, x):\n        return corr2d(x, self.weight)\n"
+    )
+    with SubmissionProcess(sandbox, submission(source), substitute_for=("Conv2D",)) as p:
+        layer = p.call(p.item("Conv2D"), (2, 2))
+        got = p.method(layer, "forward", torch.ones(3, 3))
+
+    assert sent_requests == ["load", "call", "method"]
+    assert torch.equal(got, torch.full((2, 2), 4.0))  # the stand-in corr2d, not the student's
+
+
+def test_an_item_whose_lookup_hangs_fails_alone(sandbox) -> None:
+    """`@add_to_class(X)` binds the name to None, so the lookup evaluates X again; here X hangs
+    the second time. The child is restarted and the items are looked up one by one when used."""
+    source = (
+        "import time\n\nclass Box:\n    pass\n\nseen = []\n\n"
+        "def box():\n    seen.append(1)\n    if len(seen) > 1:\n        time.sleep(60)\n"
+        "    return Box\n\n"
+        "def add_to_class(Class):\n    def wrapper(obj):\n        setattr(Class, obj.__name__, obj)\n"
+        "    return wrapper\n\n"
+        + TWO_ITEMS.replace("def pool2d", "@add_to_class(box())\ndef pool2d")
+    )
+    with SubmissionProcess(sandbox, submission(source)) as p:
+        assert p.call(p.item("corr2d"), 3, None) == 6
+        with pytest.raises(SubmissionTimedOut):
+            p.item("pool2d")
+        assert p.call(p.item("corr2d"), 5, None) == 10
+
+
+def test_a_request_the_child_cannot_serve_is_our_fault_not_the_students(sandbox) -> None:
+    with SubmissionProcess(sandbox, submission("def corr2d(X, K):\n    return 1\n")) as p:
+        f = p.item("corr2d")
+        with pytest.raises(HarnessError, match="unknown handle"):
+            p._exchange("call", [Handle(999, "x"), [], {}], what="x", timeout=3, seed=0)
+        assert p.call(f, 1, 2) == 1
+
+
+def test_fd_level_output_goes_to_the_staff_log_not_the_verdict(sandbox) -> None:
+    source = (
+        "import os\n\ndef corr2d(X, K):\n    os.write(1, b'=== 99 passed ===\\n')\n    return 5\n"
+    )
+    with SubmissionProcess(sandbox, submission(source)) as p:
+        assert p.call(p.item("corr2d"), 1, 2) == 5
+
+    assert p.last_stdout == ""
