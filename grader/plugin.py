@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from grader.checking import determinism
 from grader.errors import MissingDefinition, SubmissionError, SubmissionTimedOut
 from grader.rubric import Rubric, load_rubric
 from grader.scoring import CheckResult, Outcome, ScoreBook
@@ -55,6 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "gpu: needs a CUDA device; skipped (not graded) without one")
     config.stash[SCOREBOOK] = ScoreBook(submission=str(config.getoption("submission") or ""))
     config.stash[RUBRIC] = load_rubric()
+    determinism.pin_constant_pool()  # before any check draws an example
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
