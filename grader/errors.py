@@ -10,6 +10,7 @@
     * SubmissionTimedOut      student code ran past its time limit
     * SubmissionExited        the process running student code ended (exit, crash, out of memory)
     * WrongReturnType         student code returned something other than what the check needs
+    * UnreadableAnswer        student code returned a value the grader does not read (nested too deep)
   * HarnessError              our fault (bad fixture, broken reference): costs nothing; the check is
                               marked "not graded" and staff are told
   * ConfigurationError        the run cannot start as set up (a bad `HW2_GRADER_ISOLATION`, an
@@ -126,6 +127,17 @@ class SubmissionExited(SubmissionError):
         self.what = what
         self.how = how
         super().__init__(f"the process running your code ended during {what}: {how}")
+
+
+class UnreadableAnswer(SubmissionError):
+    """Student code returned a value the channel refuses to carry (see `grader.protocol.channel`)."""
+
+    def __init__(self, what: str, reason: str) -> None:
+        self.what = what
+        super().__init__(
+            f"{what} returned {reason}, which the grader does not read: return a tensor "
+            "(or the number, tuple or short list the homework asks for)."
+        )
 
 
 class WrongReturnType(SubmissionError):

@@ -1,8 +1,10 @@
 """Turn check outcomes into points. Knows nothing about pytest or torch.
 
-Every check is all or nothing. A check that could not be graded (our fault) earns nothing and is also
-dropped from the maximum, so a harness failure never lowers a student's percentage; `total` reports
-both the points and the maximum that counted.
+Every check is all or nothing. A check that could not be graded (our fault) earns nothing for now but
+keeps its points in the maximum: were it dropped, a submission could raise its percentage by making a
+check fail in a way that looks like ours (an answer the harness chokes on). Instead the submission is
+flagged for regrade (`Total.needs_regrade`), and every report says which checks and that staff
+will regrade them, so a fault of ours is repaired by a rerun rather than hidden in a smaller maximum.
 """
 
 from __future__ import annotations
@@ -49,16 +51,19 @@ class Total:
     points: float
     max_points: float
     not_graded: int
+    """Checks that could not be graded (counted in `max_points`, earning nothing until regraded)."""
+
+    @property
+    def needs_regrade(self) -> bool:
+        return self.not_graded > 0
 
 
 def total(results: Iterable[CheckResult]) -> Total:
-    """Points earned and the maximum over the checks that were graded."""
+    """Points earned, the maximum over every check, and how many checks await a regrade."""
     points = max_points = 0.0
     not_graded = 0
     for result in results:
-        if result.outcome == "not_graded":
-            not_graded += 1
-            continue
+        not_graded += result.outcome == "not_graded"
         points += result.points
         max_points += result.max_points
     return Total(round(points, 6), round(max_points, 6), not_graded)

@@ -15,7 +15,12 @@ from pathlib import Path
 import pytest
 
 from grader.checking import standins
-from grader.errors import SubmissionError, SubmissionExited, SubmissionTimedOut
+from grader.errors import (
+    SubmissionError,
+    SubmissionExited,
+    SubmissionTimedOut,
+    WrongReturnType,
+)
 from grader.grading import GradingSession
 from grader.intake.submission import load_submission, parse_submission
 from grader.sandbox.process import SubmissionProcess
@@ -64,6 +69,13 @@ TABLE = {
     "fake_output": {"corr2d_multi_in_out"},
     "segfault": {"ResNet18"},
     "wrong_return_type": {"pool2d"},
+    # Conv2D's forward calls the student's corr2d in these item checks.
+    "surrogate_message": {"corr2d", "Conv2D"},
+    "deep_nesting": {"corr2d", "Conv2D", "pool2d"},
+    "state_dict_ints": set(),  # the item checks ask for no state dict: see the test below
+    "many_magics": set(),
+    "drips_bytes": {"corr2d", "Conv2D"},
+    "huge_frame": {"corr2d", "Conv2D"},
 }
 
 
@@ -141,6 +153,48 @@ def test_wrong_return_types_are_named(sandbox) -> None:
     assert "returned a list, not a torch.Tensor" in str(wrong_type["pool2d"])
     assert "a tensor of type AlwaysEqual (a subclass of torch.Tensor" in str(
         subclass["corr2d_multi_in_out"]
+    )
+
+
+def test_an_error_message_that_is_not_valid_unicode_arrives_cleaned(sandbox) -> None:
+    failures, _ = grade_items(sandbox, load_submission(HOSTILE / "surrogate_message.ipynb"))
+
+    message = str(failures["corr2d"])
+    message.encode("utf-8")  # a lone surrogate would raise here, and in every report after
+    assert "raised ValueError: bad \ufffd value" in message
+
+
+def test_values_nested_too_deep_fail_their_checks_and_the_child_goes_on(sandbox) -> None:
+    failures, process = grade_items(sandbox, load_submission(HOSTILE / "deep_nesting.ipynb"))
+
+    assert isinstance(failures["corr2d"], WrongReturnType)
+    assert isinstance(failures["pool2d"], WrongReturnType)
+    assert process.restarts == 1  # the close at the end
+
+
+def test_a_state_dict_of_ints_is_the_submissions_fault(sandbox) -> None:
+    with SubmissionProcess(sandbox, load_submission(HOSTILE / "state_dict_ints.ipynb")) as p:
+        layer = p.call(p.item("Conv2D"), (1, 2))
+        with pytest.raises(WrongReturnType) as caught:
+            p.probe("state_dict", layer, what="Conv2D((1, 2)).state_dict()")
+
+    assert str(caught.value) == (
+        "Conv2D((1, 2)).state_dict() returned an int at ['weight'], not a tensor"
+    )
+
+
+def test_a_child_that_drips_bytes_is_stopped_at_the_calls_limit(sandbox) -> None:
+    failures, _ = grade_items(sandbox, load_submission(HOSTILE / "drips_bytes.ipynb"))
+
+    assert isinstance(failures["corr2d"], SubmissionTimedOut)
+
+
+def test_a_frame_of_millions_of_values_is_refused_unparsed(sandbox) -> None:
+    failures, _ = grade_items(sandbox, load_submission(HOSTILE / "huge_frame.ipynb"))
+
+    assert isinstance(failures["corr2d"], SubmissionExited)
+    assert "sent an answer the grader cannot read (an answer of more than 2,000,000 values)" in str(
+        failures["corr2d"]
     )
 
 

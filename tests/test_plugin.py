@@ -8,6 +8,7 @@ import pytest
 from grader.errors import HarnessError, MissingDefinition, SubmissionCrashed, SubmissionTimedOut
 from grader.grading import grade
 from grader.plugin import NOT_GRADED_MESSAGE, classify
+from grader.reports.class_files import gradebook_csv
 from grader.sandbox.process import SubmissionProcess
 from grader.scoring import CheckResult, total
 
@@ -57,17 +58,22 @@ def test_a_skipped_check_is_not_graded() -> None:
     assert classify(FakeCall(None), FakeReport(skipped=True))[0] == "not_graded"
 
 
-def test_not_graded_checks_leave_the_maximum() -> None:
+def test_not_graded_checks_stay_in_the_maximum_and_flag_a_regrade() -> None:
     results = [
         CheckResult("a", "corr2d", "a", "passed", 2.0),
         CheckResult("b", "corr2d", "b", "failed", 3.0, message="x"),
         CheckResult("c", "pool2d", "c", "not_graded", 5.0),
     ]
 
-    assert total(results) == total([*results[:2]]).__class__(2.0, 5.0, 1)
+    summary = total(results)
+    assert (summary.points, summary.max_points, summary.not_graded) == (2.0, 10.0, 1)
+    assert summary.needs_regrade
+    assert not total(results[:2]).needs_regrade
 
 
-def test_a_fault_of_ours_costs_the_student_nothing(sandbox, monkeypatch) -> None:
+def test_a_fault_of_ours_is_flagged_for_regrade_in_every_report(
+    sandbox, monkeypatch, tmp_path
+) -> None:
     original = SubmissionProcess.probe
 
     def broken(self, name, target, **kwargs):
@@ -77,13 +83,18 @@ def test_a_fault_of_ours_costs_the_student_nothing(sandbox, monkeypatch) -> None
 
     monkeypatch.setattr(SubmissionProcess, "probe", broken)
 
-    book = grade(SOLVED, sandbox=sandbox)
+    book = grade(SOLVED, sandbox=sandbox, report_dir=tmp_path)
 
     summary = total(book.results)
     assert summary.not_graded > 0
-    assert summary.points == summary.max_points < 100
+    assert summary.points < summary.max_points == 100  # the maximum is the homework's
     staff = next(r.staff_details for r in book.results if r.outcome == "not_graded")
     assert "a bug in the grader" in staff
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert f"{summary.not_graded} check(s) could not be graded" in results["output"]
+    assert "regrade" in results["output"]
+    row = gradebook_csv([("s1", "s1", book)], ["corr2d"]).splitlines()[1]
+    assert row.endswith(f"regrade: {summary.not_graded} not graded")
 
 
 def test_results_json_is_gradescopes_format(sandbox, tmp_path: Path) -> None:

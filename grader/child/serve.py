@@ -16,6 +16,7 @@ import operator
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from grader.child import namespace_guard as dictversion
@@ -23,6 +24,7 @@ from grader.child import queries as probes
 from grader.child.execution import execute_statement, find_item, install_stand_ins
 from grader.child.seeding import seed_everything
 from grader.protocol.channel import (
+    MAX_CAPTURED_CHARS,
     Batch,
     Channel,
     ChannelClosed,
@@ -33,8 +35,6 @@ from grader.protocol.channel import (
     encode,
 )
 from grader.protocol.program import Definition, Statement
-
-MAX_CAPTURED_CHARS = 64 * 1024
 
 
 class _CappedText(io.StringIO):
@@ -306,58 +306,73 @@ def _answer(
     response: dict[str, Any] = {"id": request.get("id")}
     try:
         op = request["op"]
-        args = decode(request.get("args", []), tensors)
-        seed_everything(int(request.get("seed", 0)))
+        if op not in OPS:
+            raise ProtocolError(f"unknown op {op!r}")
+        seed_everything(int(request.get("seed", 0)))  # before layers are built from their specs
+        run = _prepare(state, op, decode(request.get("args", []), tensors))
+    except (KeyError, TypeError, ValueError, ProtocolError) as error:
+        # Only a request the parent got wrong lands here; whatever student code raises, even a
+        # ProtocolError of its own, is an error of the submission's (below).
+        response.update(ok=False, protocol_error=str(error))
+        return response, out
+    try:
         started = time.perf_counter()
         try:
             with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-                value = _dispatch(state, op, args)
+                value = run()
         finally:
             response["seconds"] = time.perf_counter() - started
             restorer.restore()
         response.update(ok=True, value=encode(value, out, state.handle))
     except BaseException as error:
         restorer.restore()
-        if isinstance(error, ProtocolError):
-            response.update(ok=False, protocol_error=str(error))
-        else:
-            response.update(ok=False, error=describe(error))
+        response.update(ok=False, error=describe(error))
     response["stdout"] = stdout.getvalue()
     response["stderr"] = stderr.getvalue()
     return response, out
 
 
-def _dispatch(state: ChildState, op: str, args: list[Any]) -> Any:
+OPS = frozenset({"exec", "item", "call", "method", "getattr", "probe", "substitute", "ping"})
+
+
+def _prepare(state: ChildState, op: str, args: list[Any]) -> Callable[[], Any]:
+    """What request `op` asks for, as a call that runs student code; everything before that call
+    (reading fields, finding handles) is checked here, so that an error here is the parent's."""
     if op == "exec":
         fields = {
             **args[0],
             "names": tuple(args[0]["names"]),
             "decorators": tuple(args[0]["decorators"]),
         }
-        state.flags = execute_statement(Statement(**fields), state.namespace, state.flags)
-        return None
+        statement = Statement(**fields)
+
+        def run() -> None:
+            state.flags = execute_statement(statement, state.namespace, state.flags)
+
+        return run
     if op == "item":
         definition = Definition(**{**args[0], "decorators": tuple(args[0]["decorators"])})
-        return state.handle(find_item(state.namespace, definition))
-    if op == "call":
-        target, call_args, kwargs = args
-        return state.lookup(target)(*state.resolve(call_args), **state.resolve(kwargs))
-    if op == "method":
-        target, name, call_args, kwargs = args
-        method = getattr(state.lookup(target), name)
-        return method(*state.resolve(call_args), **state.resolve(kwargs))
+        return lambda: state.handle(find_item(state.namespace, definition))
+    if op in ("call", "method"):
+        target, *name, call_args, kwargs = args
+        obj = state.lookup(target)
+        resolved, resolved_kwargs = state.resolve(call_args), state.resolve(kwargs)
+        if op == "call":
+            return lambda: obj(*resolved, **resolved_kwargs)
+        return lambda: getattr(obj, name[0])(*resolved, **resolved_kwargs)
     if op == "getattr":
-        target, name = args
-        return getattr(state.lookup(target), name)
+        target, attribute = args
+        obj = state.lookup(target)
+        return lambda: getattr(obj, attribute)
     if op == "probe":
-        name, target, options = args
-        return probes.run(name, state.lookup(target), state.resolve(options))
+        probe, target, options = args
+        obj, resolved_options = state.lookup(target), state.resolve(options)
+        return lambda: probes.run(probe, obj, resolved_options)
     if op == "substitute":
-        fields = args[0]
-        install_stand_ins(state.namespace, str(fields["source"]), dict(fields["targets"]))
-        return None
+        source, targets = str(args[0]["source"]), dict(args[0]["targets"])
+        return lambda: install_stand_ins(state.namespace, source, targets)
     if op == "ping":
-        return sys.version_info[:2]
+        return lambda: sys.version_info[:2]
     raise ProtocolError(f"unknown op {op!r}")
 
 

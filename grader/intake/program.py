@@ -13,7 +13,6 @@ define. Nothing here executes student code.
 from __future__ import annotations
 
 import ast
-import contextlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -93,11 +92,49 @@ def _python_source(cell: Cell, dropped: list[Dropped]) -> str | None:
         offset = source[: len(source) - len(stripped)].count("\n") + 1
         source = body
     if "%" in source or "!" in source or "?" in source:
-        # On failure the source is left as it is, and the parse below reports the problem.
-        with contextlib.suppress(SyntaxError, ValueError, IndexError):
-            source = _transformer().transform_cell(source)  # type: ignore[attr-defined]
+        source = _ipython_to_python(source)
     # Blank lines in front keep line numbers those of the cell.
     return "\n" * offset + source
+
+
+PIECE_LINES = 20
+"""After the whole cell failed to transform, it is transformed in pieces of about this many lines."""
+
+
+def _ipython_to_python(source: str) -> str:
+    """`source` with its IPython syntax made Python by IPython's transformer; what it cannot
+    transform is left as it is, and the parse that follows reports the problem.
+
+    The transformer is third-party code run on the student's text, so any exception it raises
+    means "not transformed". It rewrites one construct per pass and gives up after a few hundred
+    (a cell of 600 `%time` lines) after re-reading the cell on each pass. So a cell with more
+    than `PIECE_LINES` lines that may hold IPython syntax, or one it gives up on, is transformed in
+    pieces cut at top-level statement starts, each small enough to finish: linear in the cell's
+    length."""
+    transform = _transformer().transform_cell  # type: ignore[attr-defined]
+    lines = source.split("\n")
+    if sum(any(c in line for c in "%!?") for line in lines) <= PIECE_LINES:
+        try:
+            return str(transform(source))
+        except Exception:
+            pass
+    pieces: list[list[str]] = [[]]
+    for i, line in enumerate(lines):
+        at_start = _starts_statement(line, lines[i - 1] if i else "")
+        if at_start and len(pieces[-1]) >= PIECE_LINES:
+            pieces.append([])
+        pieces[-1].append(line)
+    out = []
+    for piece in pieces:
+        text = "\n".join(piece)
+        try:
+            transformed = str(transform(text))
+        except Exception:
+            transformed = text
+        if transformed.endswith("\n") and not text.endswith("\n"):
+            transformed = transformed[:-1]
+        out.append(transformed)
+    return "\n".join(out)
 
 
 @dataclass(frozen=True)
@@ -106,8 +143,20 @@ class _Chunk:
     lines: list[str]
 
 
+PARSE_BUDGET = 16
+"""After a syntax error, the pieces tried may add up to this many times the cell's length (plus
+`PARSE_BUDGET_FLOOR` characters); past that, each remaining piece is tried alone."""
+PARSE_BUDGET_FLOOR = 2**20
+
+
 def _parse_chunks(source: str, cell: int, broken: list[BrokenCode]) -> list[_Chunk]:
-    """The cell parsed whole, or, after a syntax error, piece by piece at top-level statement starts."""
+    """The cell parsed whole, or, after a syntax error, piece by piece at top-level statement starts.
+
+    From each start, the piece is extended over the next starts until it parses (a docstring or a
+    bracket can hold lines that look like starts). Extending from every start over every later
+    one is quadratic in the cell's statements (a 4 kB cell of 1,000 broken lines would be parsed a
+    million times), so the characters parsed are bounded by `PARSE_BUDGET` times the cell's length:
+    once spent, a piece that does not parse alone is reported as broken."""
     lines = source.split("\n")
     try:
         return [_Chunk(ast.parse(source), lines)]
@@ -120,28 +169,42 @@ def _parse_chunks(source: str, cell: int, broken: list[BrokenCode]) -> list[_Chu
         i for i, line in enumerate(lines) if _starts_statement(line, lines[i - 1] if i else "")
     ]
     starts.append(len(lines))
+    budget = PARSE_BUDGET * len(source) + PARSE_BUDGET_FLOOR
     chunks = []
     i = 0
     while i < len(starts) - 1:
-        for j in range(i + 1, len(starts)):
-            # Blank lines in front keep the chunk's line numbers those of the cell.
-            text = "\n" * starts[i] + "\n".join(lines[starts[i] : starts[j]])
+        first_error: tuple[str, int] | None = None
+        parsed = False
+        j = i + 1
+        while j < len(starts):
+            text = "\n".join(lines[starts[i] : starts[j]])
+            budget -= len(text)
             try:
-                chunks.append(_Chunk(ast.parse(text), lines))
-            except (SyntaxError, ValueError):
-                continue
-            i = j
-            break
-        else:
-            piece = "\n".join(lines[starts[i] : starts[i + 1]])
-            try:
-                ast.parse("\n" * starts[i] + piece)
-                message, line = "cannot be parsed", starts[i] + 1
+                chunks.append(_Chunk(_parse_at(text, starts[i]), lines))
+                parsed = True
+                break
             except SyntaxError as error:
-                message, line = error.msg, error.lineno or starts[i] + 1
-            broken.append(BrokenCode(cell, line, message, _defined_names(piece)))
-            i += 1
+                if first_error is None:
+                    first_error = (error.msg, (error.lineno or 1) + starts[i])
+            except (ValueError, RecursionError, MemoryError):
+                if first_error is None:
+                    first_error = ("cannot be parsed", starts[i] + 1)
+            if budget <= 0:
+                break
+            j += 1
+        if parsed:
+            i = j
+            continue
+        piece = "\n".join(lines[starts[i] : starts[i + 1]])
+        message, line = first_error or ("cannot be parsed", starts[i] + 1)
+        broken.append(BrokenCode(cell, line, message, _defined_names(piece)))
+        i += 1
     return chunks
+
+
+def _parse_at(text: str, offset: int) -> ast.Module:
+    """`text`, which starts at line `offset + 1` of its cell, parsed with the cell's line numbers."""
+    return ast.increment_lineno(ast.parse(text), offset)
 
 
 _CONTINUATION = re.compile(r"(else|elif|except|finally|case)\b|[)\]}#]")

@@ -39,6 +39,10 @@ HOMEWORK_ITEMS: tuple[str, ...] = (
 
 MAX_SUBMISSION_BYTES = 256 * 1024 * 1024
 """Files larger than this are refused unread (a notebook of the homework is well under 1 MB of code)."""
+MAX_CODE_CHARACTERS = 2_000_000
+"""The homework's code is about 10 kB; intake is linear in the code's length (`grader.intake.program`),
+and this bound keeps a hostile notebook's intake to seconds (a whole file may be far larger: outputs
+are dropped as it is read)."""
 
 ItemStatus = Literal["defined", "missing", "broken"]
 
@@ -70,7 +74,15 @@ def parse_submission(data: bytes, name: str, items: Sequence[str] = HOMEWORK_ITE
         raise UnreadableSubmission(
             name, f"it is {len(data) // 2**20} MB, more than a notebook of this homework can be"
         )
-    program = extract_program(read_cells(data, name), protected=items)
+    cells = read_cells(data, name)
+    code = sum(len(cell.source) for cell in cells if cell.kind == "code")
+    if code > MAX_CODE_CHARACTERS:
+        raise UnreadableSubmission(
+            name,
+            f"its code cells hold {code // 1000:,} kB of text, more than this homework's code can "
+            f"be ({MAX_CODE_CHARACTERS // 1000:,} kB); remove generated or pasted data from them",
+        )
+    program = extract_program(cells, protected=items)
     definitions: dict[str, Definition] = {}
     positions: dict[str, tuple[int, int]] = {}
     for statement in program.statements:

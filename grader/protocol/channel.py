@@ -10,8 +10,12 @@ format, read by `grader.protocol.tensorfile`, which builds plain tensors from ra
 
 A child sends the answers of a `load` or `calls` request (one per statement or call) in frames of
 `{"batch": [answer, ...]}` with one blob for all of them (`Batch`); `Channel.answer` hands them out
-one at a time. Both sides use this module, and the parent treats every frame as hostile: sizes are
-capped before anything is read, and `decode` accepts only the forms above. Torch is imported lazily.
+one at a time. Both sides use this module, and the parent treats every frame as hostile: a frame's
+sizes, and the number of values its header can hold, are capped before anything is parsed (so what
+the parent holds stays bounded however the child writes its socket); `decode` accepts only the forms
+above, nested at most `MAX_DEPTH` deep (`TooDeep` otherwise), and gives valid Unicode; and
+`Channel.answer` waits for a whole answer until one deadline, not for each read in turn (a child
+that drips a byte at a time cannot stretch a call's time limit). Torch is imported lazily.
 """
 
 from __future__ import annotations
@@ -24,11 +28,21 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from grader.protocol.text import clean
+
 if TYPE_CHECKING:
     import torch
 
 HEADER = struct.Struct(">QQ")
-MAX_HEADER_BYTES = 64 * 2**20
+MAX_HEADER_BYTES = 16 * 2**20
+MAX_HEADER_VALUES = 2_000_000
+"""At most this many `[`, `{` and `,` in a header: an upper bound of the values it holds, counted
+before parsing. Parsed, such a header takes at most a few hundred megabytes; tensors travel in the
+blob, so honest answers (numbers, short lists, type names) stay far below."""
+MAX_DEPTH = 32
+"""Values nest at most this deep; a deeper one is described by its type (`encode`), refused (`decode`)."""
+MAX_CAPTURED_CHARS = 64 * 1024
+"""A child sends at most this much of a call's stdout (and of its stderr); the parent holds no more."""
 MAX_BLOB_BYTES = 2 * 2**30
 BATCH_SECONDS = 0.01
 """How long a child holds answers of a `load` or `calls` request before it sends them (`Batch`)."""
@@ -56,6 +70,10 @@ class ChannelClosed(ProtocolError):
     """The other side closed the channel (for the parent: the child exited or was killed)."""
 
 
+class TooDeep(ProtocolError):
+    """A value nested deeper than `MAX_DEPTH`: the answer is refused, the channel stays usable."""
+
+
 @dataclass(frozen=True)
 class Handle:
     """An object that lives in the child, named by its id and described by its type's name."""
@@ -81,12 +99,19 @@ class Opaque:
     tensor_subclass: bool = False
 
 
-def encode(value: Any, tensors: dict[str, torch.Tensor], handles: Any = None) -> Any:
-    """`value` as JSON-ready data; tensors go to `tensors`. `handles(obj) -> Handle` keeps objects."""
+def encode(
+    value: Any, tensors: dict[str, torch.Tensor], handles: Any = None, depth: int = 0
+) -> Any:
+    """`value` as JSON-ready data; tensors go to `tensors`. `handles(obj) -> Handle` keeps objects.
+    A container nested deeper than `MAX_DEPTH` is described by its type only."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if depth >= MAX_DEPTH and isinstance(value, list | tuple | dict):
+        deep = f"{type(value).__name__} nested more than {MAX_DEPTH} levels deep"
+        return {"$object": {"type": deep, "tensor_subclass": False}}
+    depth += 1
     if isinstance(value, list):
-        return [encode(v, tensors, handles) for v in value]
+        return [encode(v, tensors, handles, depth) for v in value]
     if isinstance(value, Handle):
         return {"$handle": value.id, "type": value.type}
     if isinstance(value, Layer):
@@ -102,9 +127,9 @@ def encode(value: Any, tensors: dict[str, torch.Tensor], handles: Any = None) ->
     if isinstance(value, torch.Size):
         return {"$size": [int(n) for n in value]}
     if isinstance(value, tuple):
-        return {"$tuple": [encode(v, tensors, handles) for v in value]}
+        return {"$tuple": [encode(v, tensors, handles, depth) for v in value]}
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {"$dict": [[k, encode(v, tensors, handles)] for k, v in value.items()]}
+        return {"$dict": [[k, encode(v, tensors, handles, depth)] for k, v in value.items()]}
     if isinstance(value, torch.dtype):
         return {"$dtype": str(value).removeprefix("torch.")}
     if type(value) in (torch.Tensor, torch.nn.Parameter) and value.layout == torch.strided:
@@ -125,21 +150,29 @@ def encode(value: Any, tensors: dict[str, torch.Tensor], handles: Any = None) ->
     return {"$object": {"type": _type_name(value), "tensor_subclass": False}}
 
 
-def decode(data: Any, tensors: dict[str, torch.Tensor]) -> Any:
-    """The value `encode` made; raises ProtocolError for anything else."""
-    if data is None or isinstance(data, bool | int | float | str):
+def decode(data: Any, tensors: dict[str, torch.Tensor], depth: int = 0) -> Any:
+    """The value `encode` made, its strings valid Unicode; raises ProtocolError for anything else,
+    TooDeep for a value nested deeper than `MAX_DEPTH`."""
+    if isinstance(data, str):
+        return clean(data)
+    if data is None or isinstance(data, bool | int | float):
         return data
+    if depth >= MAX_DEPTH and (
+        isinstance(data, list) or (isinstance(data, dict) and not _CONTAINERS.isdisjoint(data))
+    ):
+        raise TooDeep(f"a value nested more than {MAX_DEPTH} levels deep")
+    depth += 1
     if isinstance(data, list):
-        return [decode(v, tensors) for v in data]
+        return [decode(v, tensors, depth) for v in data]
     if not (isinstance(data, dict) and len(data) in (1, 2)):
         raise ProtocolError(f"unexpected value of type {type(data).__name__}")
     tag = next(iter(data))
     body = data[tag]
     try:
         if tag == "$tuple":
-            return tuple(decode(v, tensors) for v in _list(body))
+            return tuple(decode(v, tensors, depth) for v in _list(body))
         if tag == "$dict":
-            return {_str(k): decode(v, tensors) for k, v in _list(body)}
+            return {_str(k): decode(v, tensors, depth) for k, v in _list(body)}
         if tag == "$tensor":
             return tensors[_str(body)]
         if tag == "$size":
@@ -158,14 +191,17 @@ def decode(data: Any, tensors: dict[str, torch.Tensor]) -> Any:
         if tag == "$layer":
             return Layer(
                 _str(body["type"]),
-                tuple(decode(_list(body["args"]), tensors)),
-                tuple((_str(k), decode(v, tensors)) for k, v in _list(body["kwargs"])),
+                tuple(decode(_list(body["args"]), tensors, depth)),
+                tuple((_str(k), decode(v, tensors, depth)) for k, v in _list(body["kwargs"])),
             )
         if tag == "$object":
             return Opaque(_str(body["type"]), bool(body.get("tensor_subclass", False)))
     except (KeyError, TypeError, ValueError) as error:
         raise ProtocolError(f"malformed {tag} value: {error}") from None
     raise ProtocolError(f"unknown tag {tag!r}")
+
+
+_CONTAINERS = frozenset({"$tuple", "$dict", "$layer"})
 
 
 def _list(value: Any) -> list[Any]:
@@ -177,7 +213,7 @@ def _list(value: Any) -> list[Any]:
 def _str(value: Any) -> str:
     if not isinstance(value, str):
         raise ProtocolError(f"expected a string, got {type(value).__name__}")
-    return value
+    return clean(value, 1000)
 
 
 def _int(value: Any) -> int:
@@ -201,11 +237,14 @@ class Channel:
         self.max_blob = max_blob
         self._held: deque[tuple[dict[str, Any], dict[str, torch.Tensor]]] = deque()
 
-    def answer(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-        """The next answer: from the batch last received while it lasts, else the next frame."""
+    def answer(
+        self, deadline: float | None = None
+    ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """The next answer: from the batch last received while it lasts, else the next frame, read
+        whole before `deadline` (`time.monotonic()`; TimeoutError after it)."""
         if self._held:
             return self._held.popleft()
-        header, tensors = self.receive()
+        header, tensors = self.receive(deadline)
         if "batch" not in header:
             return header, tensors
         answers = header["batch"]
@@ -221,12 +260,18 @@ class Channel:
     def send(self, header: dict[str, Any], tensors: dict[str, torch.Tensor] | None = None) -> None:
         self.sock.sendall(frame(header, tensors))
 
-    def receive(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-        header_len, blob_len = HEADER.unpack(self._read(HEADER.size))
+    def receive(
+        self, deadline: float | None = None
+    ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """One frame, read whole before `deadline` (none: as long as it takes)."""
+        header_len, blob_len = HEADER.unpack(self._read(HEADER.size, deadline))
         if header_len > MAX_HEADER_BYTES or blob_len > self.max_blob:
             raise ProtocolError(f"frame too large ({header_len} + {blob_len} bytes)")
+        text = self._read(header_len, deadline)
+        if text.count(b"[") + text.count(b"{") + text.count(b",") > MAX_HEADER_VALUES:
+            raise ProtocolError(f"an answer of more than {MAX_HEADER_VALUES:,} values")
         try:
-            header = json.loads(self._read(header_len))
+            header = json.loads(text)
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
             raise ProtocolError(f"malformed header: {error}") from None
         if not isinstance(header, dict):
@@ -236,16 +281,21 @@ class Channel:
             from grader.protocol.tensorfile import TensorFileError, unpack
 
             try:
-                tensors = unpack(self._read(blob_len))
+                tensors = unpack(self._read(blob_len, deadline))
             except (TensorFileError, RuntimeError) as error:
                 raise ProtocolError(f"malformed tensors: {error}") from None
         return header, tensors
 
-    def _read(self, n: int) -> bytearray:
+    def _read(self, n: int, deadline: float | None = None) -> bytearray:
         buffer = bytearray(n)
         view = memoryview(buffer)
         done = 0
         while done < n:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("the deadline passed")
+                self.sock.settimeout(left)
             got = self.sock.recv_into(view[done:], min(n - done, 2**20))
             if not got:
                 raise ChannelClosed("the channel was closed")

@@ -32,7 +32,7 @@ def gradebook_csv(rows: Sequence[tuple[str, str, ScoreBook | None]], items: Sequ
                 *[points(per_item[i].points) if i in per_item else "0" for i in items],
                 points(summary.points),
                 points(summary.max_points),
-                "graded",
+                f"regrade: {summary.not_graded} not graded" if summary.needs_regrade else "graded",
             ]
         )
     return out.getvalue()

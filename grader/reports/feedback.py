@@ -18,8 +18,8 @@ def feedback_markdown(book: ScoreBook, *, title: str = "HW2 feedback") -> str:
     ]
     if summary.not_graded:
         lines += [
-            f"{summary.not_graded} check(s) could not be graded because of a problem in the grader; "
-            "they do not count against you, and your instructor has been notified.",
+            f"{summary.not_graded} check(s) could not be graded because of a problem in the grader. "
+            "They count 0 for now; your instructor has been notified and will regrade them.",
             "",
         ]
     groups: dict[str, list[CheckResult]] = {}

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from grader.scoring import CheckResult, ScoreBook, total
+from grader.scoring import CheckResult, ScoreBook, Total, total
 
 
 def results_json(book: ScoreBook) -> str:
@@ -21,7 +21,7 @@ def results_json(book: ScoreBook) -> str:
         "score": summary.points,
         "max_score": summary.max_points,
         "execution_time": round(sum(r.seconds for r in book.results), 3),
-        "output": f"Isolation: {book.isolation}" if book.isolation else "",
+        "output": _output(book, summary),
         "tests": [
             {
                 "name": r.description,
@@ -39,6 +39,16 @@ def results_json(book: ScoreBook) -> str:
         "extra_data": {"checks": [asdict(r) for r in book.results]},
     }
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def _output(book: ScoreBook, summary: Total) -> str:
+    lines = [f"Isolation: {book.isolation}"] if book.isolation else []
+    if summary.needs_regrade:
+        lines.append(
+            f"{summary.not_graded} check(s) could not be graded because of a problem in the "
+            "grader; they count 0 until staff regrade this submission."
+        )
+    return "\n".join(lines)
 
 
 def load_results(path: Path) -> ScoreBook:

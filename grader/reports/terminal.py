@@ -26,7 +26,8 @@ def terminal_summary(book: ScoreBook) -> str:
     lines.append(f"total {summary.points:g} / {summary.max_points:g} (public checks)")
     if summary.not_graded:
         lines.append(
-            f"{summary.not_graded} check(s) could not be graded (a grader problem; they do not count)"
+            f"{summary.not_graded} check(s) could not be graded (a grader problem): they count 0 "
+            "until your instructor regrades them"
         )
     return "\n".join(lines)
 

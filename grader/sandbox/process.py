@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -23,15 +24,21 @@ from grader.errors import (
     SubmissionError,
     SubmissionExited,
     SubmissionTimedOut,
+    UnreadableAnswer,
 )
 from grader.intake.submission import Submission
 from grader.protocol.channel import (
+    MAX_CAPTURED_CHARS,
     Channel,
+    ChannelClosed,
     Handle,
     ProtocolError,
+    TooDeep,
     decode,
     encode,
 )
+from grader.protocol.text import clean
+from grader.sandbox import answers
 from grader.sandbox.launcher import ExitStatus, Sandbox
 from grader.sandbox.limits import Limits
 from grader.sandbox.loading import BATCH_WAIT, ProgramLoad, Restart, definition_fields
@@ -239,7 +246,8 @@ class SubmissionProcess:
                 name, target, what=what, timeout=timeout, seed=seed, **options
             )
         args = [name, target, options]
-        return self._request("probe", args, what=what, timeout=timeout, seed=seed)
+        answer = self._request("probe", args, what=what, timeout=timeout, seed=seed)
+        return answers.checked(name, answer, what)
 
     # Requests
 
@@ -319,11 +327,10 @@ class SubmissionProcess:
         return request_id
 
     def _answer(self, op: str, request_id: int, *, what: str, timeout: float) -> Any:
-        """The child's next answer (to request `request_id`), within `timeout` seconds."""
+        """The child's next answer (to request `request_id`), whole within `timeout` seconds."""
         assert self._channel is not None
         try:
-            self._channel.sock.settimeout(timeout)
-            response, blob = self._channel.answer()
+            response, blob = self._channel.answer(deadline=time.monotonic() + timeout)
         except TimeoutError:
             self._end(grace=0.0)
             raise SubmissionTimedOut(what, timeout) from None
@@ -332,22 +339,26 @@ class SubmissionProcess:
         if response.get("id") != request_id:
             self._end(grace=0.0)
             raise SubmissionExited(what, "it sent an answer to a question the grader did not ask")
-        self.last_stdout = str(response.get("stdout", ""))
+        self.last_stdout = clean(str(response.get("stdout", "")), MAX_CAPTURED_CHARS)
         seconds = response.get("seconds")
         if isinstance(seconds, int | float) and 0 <= seconds <= timeout:  # as reported by the child
             self.student_seconds += seconds
         if not response.get("ok"):
             if "protocol_error" in response:
                 raise HarnessError(f"the child refused {op}: {response['protocol_error']}")
-            failure = response.get("error") or {}
+            failure = response.get("error")
+            if not isinstance(failure, dict):
+                failure = {}
             raise SubmissionCrashed(
                 what,
-                str(failure.get("type", "an error")),
-                str(failure.get("message", "")),
-                str(failure.get("traceback", "")),
+                clean(str(failure.get("type", "an error")), 200),
+                clean(str(failure.get("message", "")), 2000),
+                clean(str(failure.get("traceback", "")), 4000),
             )
         try:
             return decode(response.get("value"), blob)
+        except TooDeep as error:  # the whole answer was read: the child can go on
+            raise UnreadableAnswer(what, str(error)) from None
         except ProtocolError as error:
             self._end(grace=0.0)
             raise SubmissionExited(
@@ -355,6 +366,13 @@ class SubmissionProcess:
             ) from None
 
     def _broken(self, what: str, error: Exception) -> NoReturn:
+        if isinstance(error, ProtocolError) and not isinstance(error, ChannelClosed):
+            # Refused before it was read whole: the child is ended (whatever it wrote after that
+            # went nowhere), and what it sent is the reason.
+            self._end(grace=0.0)
+            raise SubmissionExited(
+                what, f"it sent an answer the grader cannot read ({error})"
+            ) from None
         status = self._end(grace=0.5)
         how = status.describe() if status else f"the channel broke ({error})"
         raise SubmissionExited(what, how) from None

@@ -131,6 +131,47 @@ def test_magics_and_shell_lines_are_neutralised() -> None:
     assert items["corr2d"](torch.ones(3, 3), torch.ones(2, 2)).tolist() == [[4.0, 4.0], [4.0, 4.0]]
 
 
+def test_a_cell_of_hundreds_of_magics_is_neutralised_and_the_rest_kept() -> None:
+    """IPython's transformer gives up on a cell with hundreds of magics; it is then transformed in
+    pieces instead of being left unparseable (which cost every item after it)."""
+    magics = "\n".join(["%time x = 1"] * 600)
+    cells = [build_notebooks.homework()[0], magics, build_notebooks.CORR2D_LOOPS]
+    data = build_notebooks.as_json(build_notebooks.notebook(cells)).encode()
+
+    submission = parse_submission(data, "m.ipynb")
+
+    assert submission.program.broken == ()
+    assert submission.status("corr2d") == "defined"
+    assert sum(s.names == ("x",) for s in submission.program.statements) == 0  # demo code, dropped
+
+
+def test_a_broken_cell_of_a_thousand_lines_is_parsed_in_bounded_work(monkeypatch) -> None:
+    """After a syntax error a cell is parsed piece by piece; the pieces tried are bounded by a
+    multiple of the cell's length, not by the square of its statements."""
+    import ast as ast_module
+
+    from grader.intake import program
+
+    cell = "\n".join(f"x{i} = (" if i % 2 else f"y{i} = {i}" for i in range(1000))
+    parsed: list[int] = []
+    real_parse = ast_module.parse
+
+    def counting_parse(source, *args, **kwargs):
+        parsed.append(len(source))
+        return real_parse(source, *args, **kwargs)
+
+    monkeypatch.setattr(program.ast, "parse", counting_parse)
+    broken: list = []
+
+    chunks = program._parse_chunks(cell, 1, broken)
+
+    # the whole cell once, the budget, the piece that spent it, then each remaining piece once
+    bound = (program.PARSE_BUDGET + 3) * len(cell) + program.PARSE_BUDGET_FLOOR
+    assert sum(parsed) <= bound
+    assert broken  # the unclosed parentheses are reported
+    assert chunks  # and what parses before them is kept
+
+
 class TestRedefinitionsAndSyntaxErrors:
     @pytest.fixture(scope="class")
     @classmethod

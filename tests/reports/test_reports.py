@@ -70,7 +70,7 @@ def test_plots_are_real_png_images() -> None:
 def test_feedback_markdown_lists_items_points_and_messages() -> None:
     text = feedback_markdown(book(), title="HW2 feedback for alice")
 
-    assert text.startswith("# HW2 feedback for alice\n\n**Total: 3 / 6**\n")
+    assert text.startswith("# HW2 feedback for alice\n\n**Total: 3 / 7**\n")
     assert "1 check(s) could not be graded" in text
     assert "## `pool2d`: 0 / 3" in text
     assert "- ✗ pool2d averages. (0/3, failed)" in text
@@ -85,15 +85,18 @@ def test_feedback_html_escapes_student_text_and_embeds_the_loss_curve() -> None:
     assert "LeNet &lt;b&gt;bold&lt;/b&gt; check." in page
     [image] = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert png_size(base64.b64decode(image)) == (480, 240)
-    assert 'id="total">Total: 3 / 6' in page
+    assert 'id="total">Total: 3 / 7' in page
 
 
-def test_results_json_counts_only_graded_checks() -> None:
+def test_results_json_keeps_a_check_not_graded_in_the_maximum_and_says_so() -> None:
     data = json.loads(results_json(book()))
 
-    assert (data["score"], data["max_score"]) == (3.0, 6.0)
+    assert (data["score"], data["max_score"]) == (3.0, 7.0)
     assert [t["tags"] for t in data["tests"]] == [["corr2d"], ["pool2d"], ["LeNet"], ["LeNet"]]
-    assert data["output"] == "Isolation: bubblewrap: test"
+    assert data["output"] == (
+        "Isolation: bubblewrap: test\n1 check(s) could not be graded because of a problem in the "
+        "grader; they count 0 until staff regrade this submission."
+    )
 
 
 def test_gradebook_has_a_row_per_student_and_a_column_per_item() -> None:
@@ -109,8 +112,8 @@ def test_gradebook_has_a_row_per_student_and_a_column_per_item() -> None:
         "pool2d": "0",
         "LeNet": "1",
         "total": "3",
-        "max": "6",
-        "status": "graded",
+        "max": "7",
+        "status": "regrade: 1 not graded",
     }
     assert rows[1]["status"] == "unreadable"
 
@@ -183,7 +186,7 @@ def test_reports_render_in_headless_chromium(tmp_path: Path) -> None:
             text=True,
             timeout=120,
         )
-        assert "Total: 3 / 6" in dom.stdout or "graded submissions" in dom.stdout
+        assert "Total: 3 / 7" in dom.stdout or "graded submissions" in dom.stdout
 
 
 @pytest.mark.parametrize(

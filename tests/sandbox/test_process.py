@@ -150,6 +150,18 @@ def test_a_request_the_child_cannot_serve_is_our_fault_not_the_students(sandbox)
         assert p.call(f, 1, 2) == 1
 
 
+def test_whatever_student_code_raises_is_the_students_even_a_protocol_error(sandbox) -> None:
+    """Only a request the child cannot read is our fault: a student cannot make a check look like
+    one of ours by raising the child's own ProtocolError."""
+    source = (
+        "import sys\n\ndef corr2d(X, K):\n"
+        "    raise sys.modules['grader.protocol.channel'].ProtocolError('unknown handle 1')\n"
+    )
+    with SubmissionProcess(sandbox, submission(source)) as p:
+        with pytest.raises(SubmissionCrashed, match="raised ProtocolError: unknown handle 1"):
+            p.call(p.item("corr2d"), 1, 2, what="corr2d")
+
+
 def test_fd_level_output_goes_to_the_staff_log_not_the_verdict(sandbox) -> None:
     source = (
         "import os\n\ndef corr2d(X, K):\n    os.write(1, b'=== 99 passed ===\\n')\n    return 5\n"
