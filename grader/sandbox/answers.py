@@ -120,7 +120,9 @@ def record(fields: Mapping[str, Shape], extra: Shape | None = None) -> Shape:
             shape(value[key], f"{path}[{key!r}]")
         others = [key for key in value if key not in fields]
         if others and extra is None:
-            raise Mismatch(f"{path}[{others[0]!r}]", "no such entry", value[others[0]])
+            raise Mismatch(
+                f"{path}[{others[0]!r}]", f"only {sorted(fields)}", None, got="an extra entry"
+            )
         if len(others) > MAX_ENTRIES:
             raise Mismatch(path, f"a dict of at most {MAX_ENTRIES:,} entries", value)
         for key in others:
