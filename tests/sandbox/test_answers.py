@@ -61,7 +61,7 @@ def test_honest_answers_pass_unchanged(probe: str, answer) -> None:
         (
             "apply_init",
             {"before": {}, "after": {}, "types": [], "more": 1},
-            "['more'], not no such",
+            "x returned an extra entry at ['more'], not only ['after', 'before', 'types']",
         ),
     ],
 )

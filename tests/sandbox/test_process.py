@@ -157,9 +157,11 @@ def test_whatever_student_code_raises_is_the_students_even_a_protocol_error(sand
         "import sys\n\ndef corr2d(X, K):\n"
         "    raise sys.modules['grader.protocol.channel'].ProtocolError('unknown handle 1')\n"
     )
-    with SubmissionProcess(sandbox, submission(source)) as p:
-        with pytest.raises(SubmissionCrashed, match="raised ProtocolError: unknown handle 1"):
-            p.call(p.item("corr2d"), 1, 2, what="corr2d")
+    with (
+        SubmissionProcess(sandbox, submission(source)) as p,
+        pytest.raises(SubmissionCrashed, match="raised ProtocolError: unknown handle 1"),
+    ):
+        p.call(p.item("corr2d"), 1, 2, what="corr2d")
 
 
 def test_fd_level_output_goes_to_the_staff_log_not_the_verdict(sandbox) -> None:
