@@ -16,6 +16,7 @@ from typing import NoReturn
 
 from grader import __version__
 from grader.errors import GraderError
+from grader.reports.neutral import terminal
 from grader.shutdown import leave
 
 EXIT_CODES = """exit status:
@@ -40,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except GraderError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {terminal(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(
@@ -177,7 +178,7 @@ def build_gradescope_bundle(out: Path) -> Path:
 def run_gradescope(args: argparse.Namespace) -> int:
     from grader.distributions.gradescope import grade_upload
 
-    print(grade_upload(args.folder, args.results, _select(args.select)))
+    print(terminal(grade_upload(args.folder, args.results, _select(args.select))))
     return 0
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from grader.checking import determinism
+from grader.checking.compare import CheckFailure
 from grader.errors import MissingDefinition, SubmissionError, SubmissionTimedOut
 from grader.rubric import Rubric, load_rubric
 from grader.scoring import CheckResult, Outcome, ScoreBook
@@ -197,7 +198,16 @@ def _result(
         )
     outcome, message, details = classify(call, report)
     data = dict(item.user_properties)
-    return CheckResult(outcome=outcome, message=message, staff_details=details, data=data, **base)  # type: ignore[arg-type]
+    error = call.excinfo.value if call.excinfo is not None else None
+    mistake = error.mistake if isinstance(error, CheckFailure) and outcome == "failed" else ""
+    return CheckResult(
+        outcome=outcome,
+        message=message,
+        staff_details=details,
+        data=data,
+        mistake=mistake,
+        **base,  # type: ignore[arg-type]
+    )
 
 
 def classify(call: pytest.CallInfo[None], report: pytest.TestReport) -> tuple[Outcome, str, str]:

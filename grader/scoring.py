@@ -35,6 +35,9 @@ class CheckResult:
     seconds: float = 0.0
     data: dict[str, object] = field(default_factory=dict)
     """What the check recorded for the report (a training run's losses, the device)."""
+    mistake: str = ""
+    """The mistake the grader diagnosed, from its catalogue (`grader.checking.mistakes`): what the
+    staff summary counts. Never taken from a message, which student text can imitate."""
 
     @property
     def points(self) -> float:

@@ -10,6 +10,7 @@ from pathlib import Path
 from grader.batch import output
 from grader.errors import GraderError
 from grader.intake.sources import Entry, collect
+from grader.reports.neutral import terminal
 from grader.reports.terminal import summary_table
 
 
@@ -44,7 +45,7 @@ def grade_class(
         elapsed = time.monotonic() - started
         eta = elapsed / count * (len(pending) - count)
         print(
-            f"[{count}/{len(pending)}] {100 * count // len(pending)}% eta {eta:4.0f}s  {entry.student}: {line}",
+            f"[{count}/{len(pending)}] {100 * count // len(pending)}% eta {eta:4.0f}s  {terminal(f'{entry.student}: {line}')}",
             flush=True,
         )
     problems = [f"{p.kind}: {p.label}: {p.message}" for p in intake.problems]

@@ -14,25 +14,34 @@ from typing import Any
 import torch
 
 from grader.checking.items import expect_tensor
+from grader.checking.mistakes import Diagnosis
 
 SMALL = 36
 """Tensors with at most this many elements are shown in full."""
 
-Hint = Callable[[torch.Tensor], str | None]
+Hint = Callable[[torch.Tensor], Diagnosis | str | None]
 
 
 class CheckFailure(AssertionError):
-    """A failed check; its message is written for the student."""
+    """A failed check; its message is written for the student. `mistake` names the diagnosed
+    mistake, if any (see `grader.checking.mistakes.Diagnosis`)."""
+
+    def __init__(self, message: str, mistake: str = "") -> None:
+        super().__init__(message)
+        self.mistake = mistake
 
 
-def fail(what: str, problem: str, inputs: str, detail: str, hint: str | None = None) -> None:
+def fail(
+    what: str, problem: str, inputs: str, detail: str, hint: Diagnosis | str | None = None
+) -> None:
     lines = [f"{what}: {problem}"]
     if inputs:
         lines.append(f"  called with {inputs}")
     lines += [f"  {line}" for line in detail.splitlines()]
     if hint:
         lines.append(f"  hint: {hint}")
-    raise CheckFailure("\n".join(lines))
+    mistake = hint.mistake if isinstance(hint, Diagnosis) else ""
+    raise CheckFailure("\n".join(lines), mistake)
 
 
 def show(value: Any) -> str:
@@ -77,7 +86,7 @@ def check_tensor(
     """
     tensor: torch.Tensor = expect_tensor(got, what)
 
-    def diagnosis() -> str | None:  # only for a wrong result: diagnosing computes every mistake
+    def diagnosis() -> Diagnosis | str | None:  # only for a wrong result: it computes every mistake
         return hint(tensor) if callable(hint) else hint
 
     if tuple(tensor.shape) != tuple(expected.shape):

@@ -25,8 +25,20 @@ class Mistake:
     compute: Callable[..., torch.Tensor]
 
 
-def diagnose(got: torch.Tensor, mistakes: Sequence[Mistake], *args: Any) -> str | None:
-    """The hint of the first mistake whose output equals `got` on these inputs, else None."""
+@dataclass(frozen=True)
+class Diagnosis:
+    """A mistake named by the grader: the staff summary counts these by `mistake`, which comes from
+    this catalogue only (never parsed out of a message, which student text can imitate)."""
+
+    mistake: str
+    hint: str
+
+    def __str__(self) -> str:
+        return f"{self.mistake}: {self.hint}"
+
+
+def diagnose(got: torch.Tensor, mistakes: Sequence[Mistake], *args: Any) -> Diagnosis | None:
+    """The first mistake whose output equals `got` on these inputs, else None."""
     for mistake in mistakes:
         try:
             expected = mistake.compute(*args)
@@ -35,7 +47,7 @@ def diagnose(got: torch.Tensor, mistakes: Sequence[Mistake], *args: Any) -> str 
         if tuple(expected.shape) == tuple(got.shape) and torch.allclose(
             expected.double(), got.double(), atol=1e-4, rtol=1e-4
         ):
-            return f"{mistake.name}: {mistake.hint}"
+            return Diagnosis(mistake.name, mistake.hint)
     return None
 
 

@@ -6,7 +6,7 @@ surrogates: they compare and print, but cannot be encoded, so the first report t
 the same student on every rerun. `clean` replaces each lone surrogate with U+FFFD (a surrogate pair
 written as two escapes becomes the character it encodes) and cuts text to a length the reports can
 show. What each report must escape on top (CSV formulas, XML, Markdown fences, terminal control
-sequences) is the reports' business: `grader.reports.neutral`.
+sequences) is each report's business: `grader.reports.neutral`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
 from grader.reports.jinja import OUTCOME_LABELS, environment, points
+from grader.reports.neutral import csv_cell, xml_text
 from grader.scoring import CheckResult, ScoreBook, by_item, total
 
 
@@ -21,14 +22,16 @@ def gradebook_csv(rows: Sequence[tuple[str, str, ScoreBook | None]], items: Sequ
     writer.writerow(["student", "name", *items, "total", "max", "status"])
     for student, name, book in rows:
         if book is None:
-            writer.writerow([student, name, *["0"] * len(items), "0", "", "unreadable"])
+            writer.writerow(
+                [csv_cell(student), csv_cell(name), *["0"] * len(items), "0", "", "unreadable"]
+            )
             continue
         per_item = by_item(book.results)
         summary = total(book.results)
         writer.writerow(
             [
-                student,
-                name,
+                csv_cell(student),
+                csv_cell(name),
                 *[points(per_item[i].points) if i in per_item else "0" for i in items],
                 points(summary.points),
                 points(summary.max_points),
@@ -45,7 +48,7 @@ def junit_xml(books: Mapping[str, ScoreBook]) -> str:
         failures = sum(r.outcome in ("failed", "timeout", "missing") for r in book.results)
         skipped = sum(r.outcome == "not_graded" for r in book.results)
         parts.append(
-            f'  <testsuite name={quoteattr(name)} tests="{len(book.results)}" failures="{failures}" '
+            f'  <testsuite name={quoteattr(xml_text(name))} tests="{len(book.results)}" failures="{failures}" '
             f'skipped="{skipped}" time="{sum(r.seconds for r in book.results):.3f}">'
         )
         for r in book.results:
@@ -59,7 +62,7 @@ def junit_xml(books: Mapping[str, ScoreBook]) -> str:
             else:
                 parts.append(
                     f"    <testcase {attrs}><failure message={quoteattr(OUTCOME_LABELS[r.outcome])}>"
-                    f"{escape(r.message)}</failure></testcase>"
+                    f"{escape(xml_text(r.message))}</failure></testcase>"
                 )
         parts.append("  </testsuite>")
     parts.append("</testsuites>")
@@ -69,7 +72,6 @@ def junit_xml(books: Mapping[str, ScoreBook]) -> str:
 def summary_html(books: Mapping[str, ScoreBook], problems: Sequence[str]) -> str:
     """The staff summary of a batch as a self-contained HTML page."""
     import base64
-    import re
 
     from grader.reports.charts import histogram
 
@@ -84,8 +86,8 @@ def summary_html(books: Mapping[str, ScoreBook], problems: Sequence[str]) -> str
                 continue
             passes.setdefault(r.check_id, []).append(r.outcome == "passed")
             described.setdefault(r.check_id, r)
-            for name in re.findall(r"hint: ([^:\n]+):", r.message):
-                mistakes.setdefault(name.strip(), set()).add(student)
+            if r.mistake:
+                mistakes.setdefault(r.mistake, set()).add(student)
     checks = [
         {
             "item": described[c].item,

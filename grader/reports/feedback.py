@@ -4,6 +4,7 @@ checked and the message with its hint; as Markdown, and as HTML with the trainin
 from __future__ import annotations
 
 from grader.reports.jinja import OUTCOME_LABELS, environment, floats, points
+from grader.reports.neutral import markdown_fence, visible
 from grader.scoring import CheckResult, ScoreBook, total
 
 
@@ -37,11 +38,13 @@ def feedback_markdown(book: ScoreBook, *, title: str = "HW2 feedback") -> str:
                 f"- {mark} {r.description} ({points(r.points)}/{points(r.max_points)}, {OUTCOME_LABELS[r.outcome]})"
             )
             if r.outcome != "passed" and r.message:
+                message = visible(r.message)
+                fence = markdown_fence(message)
                 lines += [
                     "",
-                    "  ```",
-                    *[f"  {line}" for line in r.message.splitlines()],
-                    "  ```",
+                    f"  {fence}",
+                    *[f"  {line}" for line in message.splitlines()],
+                    f"  {fence}",
                     "",
                 ]
         lines.append("")

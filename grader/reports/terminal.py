@@ -1,8 +1,10 @@
 """What a grading command prints on a terminal: a line per item of a self-check, a line per student
-of a class."""
+of a class. Student text is printed through `grader.reports.neutral.terminal` (a CI log obeys some
+lines it prints)."""
 
 from __future__ import annotations
 
+from grader.reports.neutral import terminal
 from grader.scoring import CheckResult, ScoreBook, by_item, total
 
 
@@ -21,7 +23,7 @@ def terminal_summary(book: ScoreBook) -> str:
         for r in results_by_item[item]:
             if r.outcome in ("failed", "timeout", "missing"):
                 lines.append(f"     - {r.description}")
-                lines += [f"       {line}" for line in r.message.splitlines()[:12]]
+                lines += [f"       {line}" for line in terminal(r.message).splitlines()[:12]]
     summary = total(book.results)
     lines.append(f"total {summary.points:g} / {summary.max_points:g} (public checks)")
     if summary.not_graded:
@@ -39,6 +41,6 @@ def summary_table(books: dict[str, ScoreBook]) -> str:
         summary = total(book.results)
         lost = [item for item, t in by_item(book.results).items() if t.points < t.max_points]
         lines.append(
-            f"{student[:24]:24s} {summary.points:4g}/{summary.max_points:<4g}  {', '.join(lost) or '-'}"
+            f"{terminal(student)[:24]:24s} {summary.points:4g}/{summary.max_points:<4g}  {', '.join(lost) or '-'}"
         )
     return "\n".join(lines)

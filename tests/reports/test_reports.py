@@ -36,7 +36,14 @@ def book() -> ScoreBook:
                 seconds=0.1,
             ),
             CheckResult(
-                "test_b", "pool2d", "pool2d averages.", "failed", 3.0, message=HINTED, seconds=0.2
+                "test_b",
+                "pool2d",
+                "pool2d averages.",
+                "failed",
+                3.0,
+                message=HINTED,
+                seconds=0.2,
+                mistake="average computed as a sum",
             ),
             CheckResult(
                 "test_c",
