@@ -8,7 +8,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from multiprocessing import get_context
 from pathlib import Path
 
-from grader.batch.output import read_or_empty, write_submission_reports
+from grader.batch.output import read_or_empty, record_failure, write_submission_reports
 from grader.batch.worker import Worker
 from grader.intake.sources import Entry
 from grader.shutdown import leave_at_exit
@@ -51,11 +51,21 @@ def start_worker() -> None:
 
 
 def grade_entry(entry: Entry, out: Path, select: tuple[str, ...] = ()) -> str:
-    """Grade one submission into out/<student>/ (results.json last, so it marks the work done)."""
+    """Grade one submission into out/<student>/ (results.json last, so it marks the work done).
+
+    A worker that cannot start stops the batch (every submission would fail the same way). Any
+    other error while one submission is graded or its reports are written is recorded for that
+    submission alone (`record_failure`), and the worker is replaced, so the batch goes on."""
     if not _WORKERS:
         _WORKERS.append(Worker(pin=False))  # grading in the command's own process
-    book = _WORKERS[0].grade(entry.name, read_or_empty(entry), select)
-    return write_submission_reports(out, entry, book)
+    worker = _WORKERS[0]
+    worker.start(select)
+    try:
+        book = worker.grade(entry.name, read_or_empty(entry), select)
+        return write_submission_reports(out, entry, book)
+    except Exception as error:
+        close_worker()
+        return record_failure(out, entry, error)
 
 
 def close_worker() -> None:

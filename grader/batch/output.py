@@ -7,6 +7,7 @@ where a killed one stopped; the class's files are rebuilt from the results.json 
 from __future__ import annotations
 
 import re
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,27 +49,59 @@ def write_submission_reports(out: Path, entry: Entry, book: ScoreBook) -> str:
     folder = student_folder(out, entry)
     book.submission = entry.label
     title = f"HW2 feedback for {entry.display_name}"
-    write_atomically(folder / "feedback.md", feedback_markdown(book, title=title))
-    write_atomically(folder / "feedback.html", feedback_html(book, title=title))
-    write_atomically(folder / "results.json", results_json(book))
+    reports = {
+        "feedback.md": feedback_markdown(book, title=title),
+        "feedback.html": feedback_html(book, title=title),
+        "results.json": results_json(book),
+    }  # all rendered before any is written: a report that cannot be rendered leaves none
+    for name, text in reports.items():
+        write_atomically(folder / name, text)
+    (folder / GRADER_ERROR).unlink(missing_ok=True)
     summary = total(book.results)
     return f"{summary.points:g} / {summary.max_points:g}"
+
+
+GRADER_ERROR = "grader-error.txt"
+"""Left in a student's folder when grading it stopped with an error of ours (for staff)."""
+
+
+def record_failure(out: Path, entry: Entry, error: BaseException) -> str:
+    """Note that grading `entry` stopped with an error of the grader's: its traceback goes to
+    out/<student>/grader-error.txt and no results.json is written, so the class files list the
+    student as not graded and a rerun grades it again. Returns the progress line."""
+    folder = student_folder(out, entry)
+    details = "".join(traceback.format_exception(error))
+    write_atomically(
+        folder / GRADER_ERROR,
+        f"{entry.label}: grading stopped with an error of the grader's (not of the submission's).\n"
+        f"Run the same `grade` command again to grade it; report this file if it happens again.\n\n"
+        f"{details}",
+    )
+    return (
+        f"not graded: an error of the grader's (see {folder.name}/{GRADER_ERROR}); rerun to retry"
+    )
 
 
 def write_class_reports(
     out: Path, entries: Sequence[Entry], problems: Sequence[str]
 ) -> dict[str, ScoreBook]:
-    """problems.txt, gradebook.csv, junit.xml and summary.html from every entry's results.json;
-    returns the books read, by student."""
-    write_atomically(out / "problems.txt", "".join(f"{p}\n" for p in problems))
+    """problems.txt, gradebook.csv, junit.xml and summary.html from every entry's results.json (an
+    entry without one is listed as not graded); returns the books read, by student."""
     rows = []
     books = {}
+    problems = list(problems)
     for entry in entries:
-        path = student_folder(out, entry) / "results.json"
-        book = load_results(path) if path.exists() else None
+        folder = student_folder(out, entry)
+        book = load_results(folder / "results.json") if (folder / "results.json").exists() else None
         rows.append((entry.student, entry.display_name, book))
         if book is not None:
             books[entry.student] = book
+        elif (folder / GRADER_ERROR).exists():
+            problems.append(
+                f"not graded: {entry.label}: an error of the grader's stopped its grading "
+                f"(see {folder.name}/{GRADER_ERROR}); run `grade` again to grade it"
+            )
+    write_atomically(out / "problems.txt", "".join(f"{p}\n" for p in problems))
     write_atomically(out / "gradebook.csv", gradebook_csv(rows, HOMEWORK_ITEMS))
     write_atomically(out / "junit.xml", junit_xml(books))
     write_atomically(out / "summary.html", summary_html(books, problems))

@@ -64,4 +64,8 @@ def _grade_on_ray(
 
     submissions = [(entry.name, output.read_or_empty(entry)) for entry in pending]
     for index, book in grade_on_ray(submissions, address=address, workers=jobs, select=select):
-        yield pending[index], output.write_submission_reports(out, pending[index], book)
+        try:
+            line = output.write_submission_reports(out, pending[index], book)
+        except Exception as error:
+            line = output.record_failure(out, pending[index], error)
+        yield pending[index], line

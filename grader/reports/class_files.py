@@ -16,14 +16,15 @@ from grader.scoring import CheckResult, ScoreBook, by_item, total
 
 
 def gradebook_csv(rows: Sequence[tuple[str, str, ScoreBook | None]], items: Sequence[str]) -> str:
-    """A CSV with columns student, name, one per item, total, max; an unreadable submission gets 0."""
+    """A CSV with columns student, name, one per item, total, max, status; a student without
+    results (`None`: not graded yet) gets 0 and the status `not graded`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["student", "name", *items, "total", "max", "status"])
     for student, name, book in rows:
         if book is None:
             writer.writerow(
-                [csv_cell(student), csv_cell(name), *["0"] * len(items), "0", "", "unreadable"]
+                [csv_cell(student), csv_cell(name), *["0"] * len(items), "0", "", "not graded"]
             )
             continue
         per_item = by_item(book.results)

@@ -8,7 +8,7 @@ import pytest
 
 import grader.grading
 import grader.sandbox.launcher
-from grader.batch import local
+from grader.batch import local, output
 from grader.batch.on_ray import _Grader
 from grader.errors import HarnessError
 from grader.intake.sources import Entry
@@ -24,6 +24,7 @@ class World:
         *,
         template_fails: bool = False,
         collection_fails: bool = False,
+        grading_fails_on: str = "",
     ) -> None:
         self.events: list[str] = []
         world = self
@@ -51,6 +52,8 @@ class World:
 
             def grade(self, path: Path, **_: object) -> ScoreBook:
                 world.events.append(f"grade {path.name}")
+                if path.name == grading_fails_on:
+                    raise RuntimeError("an error of the grader's")
                 return ScoreBook(submission=str(path))
 
             def close(self) -> None:
@@ -127,3 +130,32 @@ def test_a_ray_actor_fails_the_call_when_its_template_cannot_start(monkeypatch) 
         actor.grade("alice.ipynb", b"{}", ())
     assert world.events[-3:] == ["wait for the template", "close the session", "close the sandbox"]
     assert actor.worker._sessions == {}
+
+
+def test_an_error_grading_one_submission_stops_only_that_one_and_a_rerun_grades_it(
+    tmp_path: Path, monkeypatch
+) -> None:
+    world = World(monkeypatch, grading_fails_on="bob.ipynb")
+    out = tmp_path / "out"
+    entries = [_entry(tmp_path, f"{name}.ipynb") for name in ("alice", "bob", "carol")]
+
+    lines = [local.grade_entry(entry, out) for entry in entries]
+    output.write_class_reports(out, entries, [])
+
+    assert lines[1].startswith("not graded: an error of the grader's (see bob/grader-error.txt)")
+    assert "grade carol.ipynb" in world.events
+    assert [e.student for e in output.prepare(out, entries, force=False)] == ["bob"]
+    assert (
+        "RuntimeError: an error of the grader's" in (out / "bob" / "grader-error.txt").read_text()
+    )
+    assert "not graded: bob.ipynb" in (out / "problems.txt").read_text()
+    assert "bob,bob,0," in (out / "gradebook.csv").read_text()
+    assert (out / "gradebook.csv").read_text().count("not graded") == 1
+
+    World(monkeypatch)  # the rerun: nothing fails
+    local.grade_entry(entries[1], out)
+    output.write_class_reports(out, entries, [])
+
+    assert (out / "bob" / "results.json").exists()
+    assert not (out / "bob" / "grader-error.txt").exists()
+    assert (out / "problems.txt").read_text() == ""

@@ -122,7 +122,7 @@ def test_gradebook_has_a_row_per_student_and_a_column_per_item() -> None:
         "max": "7",
         "status": "regrade: 1 not graded",
     }
-    assert rows[1]["status"] == "unreadable"
+    assert rows[1]["status"] == "not graded"
 
 
 def test_junit_xml_has_a_case_per_check() -> None:
