@@ -177,6 +177,9 @@ def build_gradescope_bundle(out: Path) -> Path:
 
 def run_gradescope(args: argparse.Namespace) -> int:
     from grader.distributions.gradescope import grade_upload
+    from grader.sandbox.isolation import require_bubblewrap
+
+    require_bubblewrap("gradescope-run")
 
     print(terminal(grade_upload(args.folder, args.results, _select(args.select))))
     return 0
@@ -203,6 +206,9 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_grade(args: argparse.Namespace) -> int:
     from grader.batch.run import grade_class
+    from grader.sandbox.isolation import require_bubblewrap
+
+    require_bubblewrap("grade")
 
     grade_class(
         args.paths,

@@ -218,3 +218,25 @@ def test_pytest_grader_and_the_cli_give_the_same_scores(tmp_path: Path) -> None:
         (t["number"], t["score"]) for t in by_cli["tests"]
     ]
     assert by_cli["score"] < by_cli["max_score"]
+
+
+def test_grade_and_gradescope_run_refuse_a_machine_without_bubblewrap(tmp_path: Path) -> None:
+    """Without bwrap (nor unshare) on the PATH, staff grading stops before any student code runs."""
+    env = {k: v for k, v in os.environ.items() if k != "HW2_GRADER_ISOLATION"}
+    env["PATH"] = str(tmp_path)  # no bwrap, no unshare
+    for args in (
+        ["grade", str(SOLVED), "--out", str(tmp_path / "out")],
+        ["gradescope-run", str(tmp_path), "--results", str(tmp_path / "results.json")],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "grader", *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+        )
+
+        assert done.returncode == 2, done.stderr
+        assert "grades with bubblewrap, which does not work on this machine" in done.stderr
+        assert not (tmp_path / "out").exists()

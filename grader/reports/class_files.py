@@ -98,6 +98,9 @@ def summary_html(books: Mapping[str, ScoreBook], problems: Sequence[str]) -> str
         for c, v in passes.items()
     ]
     seconds = {s: round(sum(r.seconds for r in b.results), 2) for s, b in books.items()}
+    isolations: dict[str, int] = {}
+    for book in books.values():
+        isolations[book.isolation] = isolations.get(book.isolation, 0) + 1
     template = environment().get_template("summary.html")
     return str(
         template.render(
@@ -118,5 +121,6 @@ def summary_html(books: Mapping[str, ScoreBook], problems: Sequence[str]) -> str
                 if t.points < t.max_points
             ],
             problems=list(problems),
+            isolations=sorted(isolations.items()),
         )
     )

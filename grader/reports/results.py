@@ -36,7 +36,10 @@ def results_json(book: ScoreBook) -> str:
             }
             for r in book.results
         ],
-        "extra_data": {"checks": [asdict(r) for r in book.results]},
+        "extra_data": {
+            "checks": [asdict(r) for r in book.results],
+            "isolation": book.isolation,
+        },
     }
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
@@ -55,4 +58,5 @@ def load_results(path: Path) -> ScoreBook:
     """A ScoreBook back from a results.json this grader wrote."""
     data = json.loads(path.read_text(encoding="utf-8"))
     results = [CheckResult(**fields) for fields in data["extra_data"]["checks"]]
-    return ScoreBook(submission=str(path.parent.name), results=results)
+    isolation = str(data["extra_data"].get("isolation") or "")
+    return ScoreBook(submission=str(path.parent.name), results=results, isolation=isolation)

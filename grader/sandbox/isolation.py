@@ -12,7 +12,8 @@ Three levels, best first:
 * `rlimits`: resource limits and a private working directory only.
 
 In every level the child has its own process group, rlimits and per-call time limits. The level in
-force is printed in the report header, so staff know what a run was protected by.
+force is printed in the report header and kept in every results.json, so staff know what a run was
+protected by; staff grading refuses to fall back below bubblewrap unasked (`require_bubblewrap`).
 """
 
 from __future__ import annotations
@@ -92,6 +93,24 @@ def detect(preferred: Mode | Literal["auto"] = "auto") -> Isolation:
     raise ConfigurationError(
         f"isolation {preferred!r} (HW2_GRADER_ISOLATION) is not available on this machine"
     )
+
+
+def require_bubblewrap(command: str) -> Isolation:
+    """The isolation for staff grading (`grade`, `gradescope-run`): bubblewrap, or a weaker level
+    only when `HW2_GRADER_ISOLATION` names it on purpose. Below bubblewrap, student code runs as
+    the grader's user and sees its files, so a silent fall back would let one submission read the
+    hidden checks or rewrite another's results; the self-check, on a student's own laptop, does
+    not ask for this."""
+    wanted = preferred()
+    found = detect(wanted)
+    if wanted == "auto" and found.mode != "bubblewrap":
+        raise ConfigurationError(
+            f"`{command}` grades with bubblewrap, which does not work on this machine "
+            "(install it: apt-get install bubblewrap; in a container, allow user namespaces). "
+            "To grade with weaker isolation on purpose, set HW2_GRADER_ISOLATION="
+            f"{found.mode}: every report then names the isolation it ran under"
+        )
+    return found
 
 
 # As root, bwrap needs no user namespace, and one would leave `nobody` unmapped for the child.

@@ -16,7 +16,7 @@ from PIL import Image
 from grader.reports.charts import histogram, loss_curve
 from grader.reports.class_files import gradebook_csv, junit_xml, summary_html
 from grader.reports.feedback import feedback_html, feedback_markdown
-from grader.reports.results import results_json
+from grader.reports.results import load_results, results_json
 from grader.scoring import CheckResult, ScoreBook
 
 HINTED = "pool2d(X, (2, 2), 'avg'): wrong values\n  expected [[2.0]]\n  got      [[8.0]]\n  hint: average computed as a sum: divide"
@@ -214,3 +214,16 @@ def test_reports_render_in_headless_chromium(tmp_path: Path) -> None:
 def test_reports_match_their_golden_files(golden, name, render) -> None:
     """The report layout is stable: a change shows here (update with --update-goldens)."""
     golden(name, render())
+
+
+def test_the_summary_flags_submissions_graded_below_bubblewrap(tmp_path: Path) -> None:
+    weak = book()
+    weak.isolation = "unshare: no network, own process namespace; file system not hidden"
+    path = tmp_path / "bob" / "results.json"
+    path.parent.mkdir()
+    path.write_text(results_json(weak))
+
+    page = summary_html({"alice": book(), "bob": load_results(path)}, [])
+
+    assert "<strong>Weak isolation:</strong> 1 submission(s) graded under unshare" in page
+    assert "1 submission(s) graded under bubblewrap: test" in page

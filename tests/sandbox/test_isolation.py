@@ -6,7 +6,8 @@ from grader.errors import (
     ConfigurationError,
 )
 from grader.intake.submission import parse_submission
-from grader.sandbox.isolation import Isolation, preferred
+from grader.sandbox import isolation
+from grader.sandbox.isolation import Isolation, preferred, require_bubblewrap
 from grader.sandbox.process import SubmissionProcess
 
 
@@ -88,3 +89,26 @@ def test_hidden_paths_survive_an_environment_without_reference(monkeypatch) -> N
     hidden = isolation.hidden_paths()
 
     assert not [p for p in hidden if p.name == "reference"]
+
+
+UNSHARE = Isolation("unshare", drop_to_nobody=False, own_pid_namespace=True)
+
+
+def test_staff_grading_refuses_to_fall_back_below_bubblewrap_unasked(monkeypatch) -> None:
+    monkeypatch.delenv("HW2_GRADER_ISOLATION", raising=False)
+    monkeypatch.setattr(isolation, "detect", lambda preferred: UNSHARE)
+
+    with pytest.raises(ConfigurationError) as caught:
+        require_bubblewrap("grade")
+
+    assert "`grade` grades with bubblewrap, which does not work on this machine" in str(
+        caught.value
+    )
+    assert "set HW2_GRADER_ISOLATION=unshare" in str(caught.value)
+
+
+def test_staff_may_grade_below_bubblewrap_on_purpose(monkeypatch) -> None:
+    monkeypatch.setenv("HW2_GRADER_ISOLATION", "unshare")
+    monkeypatch.setattr(isolation, "detect", lambda preferred: UNSHARE)
+
+    assert require_bubblewrap("grade") is UNSHARE
