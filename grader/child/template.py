@@ -26,6 +26,7 @@ import gc
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import sys
@@ -46,9 +47,11 @@ def main(argv: list[str]) -> None:
     control = socket.socket(fileno=int(argv[0]))
     limits: Limits = json.loads(argv[1])
     drop, sweep = argv[2] == "1", argv[3] == "1"
+    _forget_the_working_directory()
+    _become_subreaper()
     versions = _warm_up()
     control.send(json.dumps({"ready": True, "pid": os.getpid(), **versions}).encode())
-    children: set[int] = set()
+    children: dict[int, str] = {}  # each live child's pid and its private working directory
     spare = _fork_spare(control, limits, drop, children)
     while True:
         try:
@@ -63,7 +66,7 @@ def main(argv: list[str]) -> None:
         if request.get("op") == "spawn":
             _reap()
             if spare is not None and not _alive(spare[0]):  # killed while it waited
-                children.discard(spare[0])
+                _forget(spare[0], children)
                 spare[1].close()
                 spare = None
             if spare is None:
@@ -80,35 +83,56 @@ def main(argv: list[str]) -> None:
         elif request.get("op") == "stop" and not request.get("wait", True):
             pid = int(request["pid"])
             _release(pid, children, sweep)
-            children.discard(pid)
+            _forget(pid, children)
             continue  # the parent does not wait for an answer
         elif request.get("op") == "stop":
             pid = int(request["pid"])
             reply = {"status": _stop(pid, float(request.get("grace", 0)), children, sweep)}
-            children.discard(pid)
+            _forget(pid, children)
         else:
             reply = {"error": f"bad request {request!r}"}
         control.send(json.dumps(reply).encode())
-    for pid in children:
+    for pid in list(children):
         _kill_group(pid)
+        _forget(pid, children)
+
+
+def _forget_the_working_directory() -> None:
+    """Take the template's working directory off `sys.path` (where `python -m` put it first).
+
+    Children share the folder above their own working directories (/tmp): a module one student
+    wrote there would otherwise be imported by the next student's `import`, in place of the real
+    package (a planted `matplotlib`). `-P` does this from Python 3.11 on; this works on 3.10 too."""
+    here = os.getcwd()
+    sys.path[:] = [p for p in sys.path if p not in ("", ".", here)]
+
+
+def _forget(pid: int, children: dict[int, str]) -> None:
+    """Drop a stopped child: its working directory, and whatever it left there, goes with it."""
+    workdir = children.pop(pid, None)
+    if workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _fork_spare(
-    control: socket.socket, limits: Limits, drop: bool, children: set[int]
+    control: socket.socket, limits: Limits, drop: bool, children: dict[int, str]
 ) -> tuple[int, socket.socket] | None:
-    """Fork the next child, connected to a new socket pair; (its pid, our end), or None."""
+    """Fork the next child, connected to a new socket pair, with a working directory of its own;
+    (its pid, our end), or None."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    workdir = tempfile.mkdtemp(prefix="submission-")
     try:
         pid = os.fork()
     except OSError:
         ours.close()
         theirs.close()
+        shutil.rmtree(workdir, ignore_errors=True)
         return None
     if pid == 0:
         ours.close()
-        _become_child(theirs.fileno(), control, limits, drop)
+        _become_child(theirs.fileno(), control, limits, drop, workdir)
     theirs.close()
-    children.add(pid)
+    children[pid] = workdir
     return pid, ours
 
 
@@ -160,7 +184,9 @@ def _rehearse_the_channel() -> None:
     seed_everything(0)
 
 
-def _become_child(fd: int, control: socket.socket, limits: Limits, drop: bool) -> None:
+def _become_child(
+    fd: int, control: socket.socket, limits: Limits, drop: bool, workdir: str
+) -> None:
     """The forked child: wait to be handed out, isolate, limit, and serve the submission protocol;
     never returns.
 
@@ -174,7 +200,6 @@ def _become_child(fd: int, control: socket.socket, limits: Limits, drop: bool) -
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large file fails to write instead
-        workdir = tempfile.mkdtemp(prefix="submission-")
         import torch
 
         torch.set_num_threads(1)
@@ -207,7 +232,7 @@ def _isolate(workdir: str, limits: Limits, drop: bool) -> None:
     tempfile.tempdir = workdir
 
 
-def _stop(pid: int, grace: float, children: set[int], sweep: bool) -> dict[str, Any]:
+def _stop(pid: int, grace: float, children: dict[int, str], sweep: bool) -> dict[str, Any]:
     deadline = time.monotonic() + grace
     status = None
     while True:
@@ -221,17 +246,15 @@ def _stop(pid: int, grace: float, children: set[int], sweep: bool) -> dict[str, 
             break
         time.sleep(0.005)
     _kill_group(pid)  # whatever the child left running in its group
-    if sweep:
-        _sweep(spare={c for c in children if c != pid})
+    _sweep_or_kill_strays({c for c in children if c != pid}, sweep)
     _reap()
     return status
 
 
-def _release(pid: int, children: set[int], sweep: bool) -> None:
+def _release(pid: int, children: dict[int, str], sweep: bool) -> None:
     """Kill a child the parent is done with; it is reaped on a later request."""
     _kill_group(pid)
-    if sweep:
-        _sweep(spare={c for c in children if c != pid})
+    _sweep_or_kill_strays({c for c in children if c != pid}, sweep)
     _reap()
 
 
@@ -255,6 +278,51 @@ def _describe(raw: int, *, killed: bool) -> dict[str, Any]:
 def _kill_group(pgid: int) -> None:
     with contextlib.suppress(OSError):
         os.killpg(pgid, signal.SIGKILL)
+
+
+def _sweep_or_kill_strays(spare: set[int], sweep: bool) -> None:
+    if sweep:
+        _sweep(spare)
+    else:
+        _kill_strays(spare)
+
+
+def _become_subreaper() -> None:
+    """Have whatever a child leaves behind, even detached by a double fork, re-parented to the
+    template rather than to init, where `_kill_strays` finds it."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _kill_strays(spare: set[int]) -> None:
+    """Kill every process below the template but the children in `spare` and what they started:
+    without a PID namespace of our own (`_sweep`'s), this is what a stopped child left running."""
+    me = os.getpid()
+    for _ in range(3):  # a stray may fork while we look: look again
+        parents: dict[int, int] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                parents[int(entry)] = _parent_of(int(entry))
+        strays = []
+        for pid in parents:
+            if pid in spare or pid == me:
+                continue
+            ancestor, steps = parents.get(pid, 0), 0
+            while ancestor not in (me, 0, 1) and ancestor not in spare and steps < 4096:
+                ancestor, steps = parents.get(ancestor, 0), steps + 1
+            if ancestor == me:
+                strays.append(pid)
+        if not strays:
+            return
+        for pid in strays:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        _reap()
 
 
 def _sweep(spare: set[int]) -> None:

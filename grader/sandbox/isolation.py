@@ -11,6 +11,10 @@ Three levels, best first:
   the file system is the host's.
 * `rlimits`: resource limits and a private working directory only.
 
+At the two weak levels, a grader running as root still hands each child to `nobody` where `nobody`
+can reach the interpreter (`_can_drop_on_host`), so student code cannot write the grader's files,
+other students' results or the plan cache.
+
 In every level the child has its own process group, rlimits and per-call time limits. The level in
 force is printed in the report header and kept in every results.json, so staff know what a run was
 protected by; staff grading refuses to fall back below bubblewrap unasked (`require_bubblewrap`).
@@ -23,6 +27,7 @@ import glob
 import importlib.util
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -58,9 +63,10 @@ class Isolation:
         if self.mode == "bubblewrap":
             who = "as nobody" if self.drop_to_nobody else "unprivileged"
             return f"bubblewrap: no network, read-only system, private /tmp, grader files hidden, {who}"
+        who = "as nobody" if self.drop_to_nobody else "as the grader's user"
         if self.mode == "unshare":
-            return "unshare: no network, own process namespace; file system not hidden"
-        return "rlimits only: no namespaces available; network and files are not isolated"
+            return f"unshare: no network, own process namespace; file system not hidden; {who}"
+        return f"rlimits only: no namespaces available; network and files are not isolated; {who}"
 
 
 def preferred() -> Mode | Literal["auto"]:
@@ -87,9 +93,9 @@ def detect(preferred: Mode | Literal["auto"] = "auto") -> Isolation:
         ):
             return Isolation("bubblewrap", drop_to_nobody=os.geteuid() == 0, own_pid_namespace=True)
         if mode == "unshare" and _works([*_UNSHARE, "true"]):
-            return Isolation("unshare", drop_to_nobody=False, own_pid_namespace=True)
+            return Isolation("unshare", drop_to_nobody=_can_drop_on_host(), own_pid_namespace=True)
         if mode == "rlimits":
-            return Isolation("rlimits", drop_to_nobody=False, own_pid_namespace=False)
+            return Isolation("rlimits", drop_to_nobody=_can_drop_on_host(), own_pid_namespace=False)
     raise ConfigurationError(
         f"isolation {preferred!r} (HW2_GRADER_ISOLATION) is not available on this machine"
     )
@@ -124,7 +130,37 @@ _BWRAP_NAMESPACES = (
     "--die-with-parent",
     "--new-session",
 )
-_UNSHARE = ("unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child")
+# As root, unshare needs no user namespace either, and without one the child can leave root for
+# `nobody` (a user namespace that maps only root has no `nobody`).
+_UNSHARE = (
+    "unshare",
+    *(() if os.geteuid() == 0 else ("--user", "--map-root-user")),
+    "--net",
+    "--pid",
+    "--fork",
+    "--kill-child",
+)
+
+
+def _can_drop_on_host() -> bool:
+    """Whether a child on the host's file system (the weak levels) can run as `nobody`: the grader
+    is root, and `nobody` can reach the interpreter and our code (an interpreter under a private
+    home folder, say /root/.pyenv, would fail the child's first import of a module the template
+    has not loaded: a wrong verdict, so the child then stays the grader's user)."""
+    if os.geteuid() != 0:
+        return False
+    spec = importlib.util.find_spec("d2lcompat")
+    paths = [Path(sys.base_prefix), Path(sys.prefix), _grader_dir()]
+    if spec is not None and spec.origin:
+        paths.append(Path(spec.origin).parent)
+    for path in paths:
+        for folder in (path.resolve(), *path.resolve().parents):
+            try:
+                if not folder.stat().st_mode & stat.S_IXOTH:
+                    return False
+            except OSError:
+                return False
+    return True
 
 
 def _works(argv: list[str]) -> bool:
@@ -194,8 +230,16 @@ def bubblewrap_arguments(*, drop_caps: bool) -> list[str]:
             args += ["--tmpfs", str(hidden)]
     if drop_caps:
         args += ["--cap-drop", "ALL"]
-        # The template keeps what it needs to hand a child to `nobody` and to kill it afterwards.
-        for cap in ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_KILL"):
+        # The template keeps what it needs to hand a child to `nobody`, to kill it afterwards and
+        # to remove what it left in its working directory (a child leaving root loses them all).
+        for cap in (
+            "CAP_SETUID",
+            "CAP_SETGID",
+            "CAP_CHOWN",
+            "CAP_KILL",
+            "CAP_DAC_OVERRIDE",
+            "CAP_FOWNER",
+        ):
             args += ["--cap-add", cap]
     return args
 

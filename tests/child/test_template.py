@@ -89,3 +89,77 @@ def test_a_child_forked_ahead_waits_as_root_and_becomes_nobody_when_handed_out()
         with SubmissionProcess(box, program) as process:
             assert process.call(process.item("corr2d"), 2, 3) == 5
             assert process.statement_errors == {}
+
+
+# What one child leaves behind
+
+
+def test_a_module_a_child_writes_beside_its_folder_is_not_imported_by_the_next(sandbox) -> None:
+    """Children share the folder above their working directories; the template's working
+    directory is not on their `sys.path`, so a planted module is not the next student's import."""
+    if sandbox.isolation.mode != "bubblewrap":
+        pytest.skip("writes beside its folder: only inside bubblewrap's private /tmp")
+    plant = submission(
+        "import os\n\ndef corr2d(X, K):\n"
+        "    path = os.path.join(os.path.dirname(os.getcwd()), 'planted_by_a_student.py')\n"
+        "    try:\n"
+        "        with open(path, 'w') as f:\n"
+        "            f.write('VALUE = 666')\n"
+        "    except PermissionError:\n"  # as nobody (a root grader), /tmp is not writable
+        "        return 0\n"
+        "    return 1\n"
+    )
+    use = submission(
+        "def corr2d(X, K):\n    try:\n        import planted_by_a_student\n"
+        "    except ImportError:\n        return 0\n    return planted_by_a_student.VALUE\n"
+    )
+    with SubmissionProcess(sandbox, plant) as process:
+        process.call(process.item("corr2d"), 1, 2)
+    with SubmissionProcess(sandbox, use) as process:
+        assert process.call(process.item("corr2d"), 1, 2) == 0
+
+
+def test_a_childs_working_directory_goes_with_it(sandbox) -> None:
+    leave = submission(
+        "import os\n\ndef corr2d(X, K):\n"
+        "    with open('left.txt', 'w') as f:\n        f.write('x')\n"
+        "    return os.path.abspath('left.txt')\n"
+    )
+    look = submission("import os\n\ndef corr2d(X, K):\n    return os.path.exists(X)\n")
+    with SubmissionProcess(sandbox, leave) as process:
+        left = process.call(process.item("corr2d"), 1, 2)
+    with SubmissionProcess(sandbox, look) as process:
+        assert process.call(process.item("corr2d"), left, 0) is False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_what_a_child_left_running_detached_is_killed_without_a_pid_namespace() -> None:
+    """At the rlimits level there is no PID namespace to sweep: a process the child detached (a
+    double fork and `setsid`) is re-parented to the template, which kills it with the child."""
+    detach = submission(
+        "import os, time\n\ndef corr2d(X, K):\n"
+        "    r, w = os.pipe()\n"
+        "    middle = os.fork()\n"
+        "    if middle == 0:\n"
+        "        os.setsid()\n"
+        "        if os.fork() == 0:\n"
+        "            os.write(w, str(os.getpid()).encode())\n"
+        "            time.sleep(60)\n"  # bounded: it exits on its own after a minute
+        "        os._exit(0)\n"
+        "    os.waitpid(middle, 0)\n"
+        "    return int(os.read(r, 32))\n"
+    )
+    isolation = Isolation("rlimits", drop_to_nobody=False, own_pid_namespace=False)
+    with Sandbox(TEST_LIMITS, isolation) as box:
+        with SubmissionProcess(box, detach) as process:
+            stray = process.call(process.item("corr2d"), 1, 2)
+            assert _alive(stray)
+
+        assert _wait_for(lambda: not _alive(stray))
