@@ -15,7 +15,11 @@ versions, the examples are drawn as before. Whoever can write the cache folder c
 examples, so it belongs to the grader's user, and grading reads it only where student code cannot
 reach it: under bubblewrap, whose sandbox shows the child neither the home folder nor the grader's
 files (`grader.replay.plans.plan(on_disk=...)`). Under the weaker levels, student code runs on the host's
-file system, so plans are drawn in every process, as before.
+file system, so plans are drawn in every process, as before; a root grader runs it as `nobody`
+there, who cannot write the cache, but a grader that is not root shares its user with student code
+at those levels, which can then write whatever that user can (the cache, and the grader itself):
+staff grading refuses those levels unless asked (`grader.sandbox.isolation.require_bubblewrap`).
+A plan with fewer examples than the settings ask for is never kept nor trusted.
 """
 
 from __future__ import annotations
@@ -87,15 +91,16 @@ def load(test: Callable[..., Any]) -> Plan | None:
     if where is None or name is None:
         return None
     try:
-        return _read(bytearray((where / f"{name}.plan").read_bytes()))
+        plan = _read(bytearray((where / f"{name}.plan").read_bytes()))
     except Exception:  # missing, cut short or tampered with: the examples are drawn instead
         return None
+    return plan if len(plan) >= _examples_asked(test) else None
 
 
 def store(test: Callable[..., Any], plan: Plan) -> bool:
     """Keep `plan` for `test` if it reads back exactly as drawn; whether it was stored."""
     where, name = folder(), key(test)
-    if where is None or name is None:
+    if where is None or name is None or len(plan) < _examples_asked(test):
         return False
     try:
         data = _written(plan)
@@ -113,6 +118,14 @@ def store(test: Callable[..., Any], plan: Plan) -> bool:
     except (OSError, ValueError, TypeError, RecursionError):
         return False
     return True
+
+
+def _examples_asked(test: Callable[..., Any]) -> int:
+    """The examples `test`'s settings ask for. A plan with fewer is neither kept nor trusted: one
+    with a single easy example would otherwise pass a wrong function (Hypothesis stops short only
+    where a strategy has fewer distinct values, and then its plan is simply drawn every time)."""
+    settings = getattr(test, "_hypothesis_internal_use_settings", None)
+    return int(getattr(settings, "max_examples", 1))
 
 
 def _written(plan: Plan) -> bytes | None:

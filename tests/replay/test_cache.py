@@ -121,8 +121,23 @@ def test_values_that_would_not_read_back_exactly_are_not_kept(cache: Path) -> No
         object(),
         {1: "a key that is not a string"},
     ):
-        assert not plancache.store(_tensors_and_numbers, [{"value": value}])
+        plan = replay._draw(_tensors_and_numbers)
+        plan[0]["value"] = value
+        assert not plancache.store(_tensors_and_numbers, plan)
     assert list(cache.glob("*.plan")) == []
+
+
+def test_a_plan_of_fewer_examples_than_asked_is_neither_kept_nor_trusted(cache: Path) -> None:
+    """One easy example in a plan file would pass a wrong function: such a file is drawn again."""
+    drawn = replay._draw(_tensors_and_numbers)
+    assert len(drawn) == 20  # the grading profile's max_examples
+    assert not plancache.store(_tensors_and_numbers, drawn[:1])
+    assert plancache.store(_tensors_and_numbers, drawn)
+    (path,) = cache.glob("*.plan")
+    tensors: dict = {}
+    path.write_bytes(plancache.frame(plancache.encode(drawn[:1], tensors), tensors))  # forged
+
+    assert plancache.load(_tensors_and_numbers) is None
 
 
 def test_nothing_is_kept_when_the_cache_is_off(tmp_path: Path, monkeypatch) -> None:
