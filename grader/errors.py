@@ -8,6 +8,7 @@
     * DefinitionFailed        the statement that defines an item raised, hung or ended the process
     * SubmissionCrashed       student code raised while being called
     * SubmissionTimedOut      student code ran past its time limit
+      * OutOfTime             ... or past the submission's whole time budget
     * SubmissionExited        the process running student code ended (exit, crash, out of memory)
     * WrongReturnType         student code returned something other than what the check needs
     * UnreadableAnswer        student code returned a value the grader does not read (nested too deep)
@@ -117,6 +118,19 @@ class SubmissionTimedOut(SubmissionError):
         super().__init__(
             f"{what} did not finish within {seconds:g} s and was stopped; look for a loop that never "
             "ends (a `while` whose condition never changes, or a counter that is never increased)."
+        )
+
+
+class OutOfTime(SubmissionTimedOut):
+    """The submission's whole time budget is spent: what is left of it is not run."""
+
+    def __init__(self, what: str, budget: float) -> None:
+        self.what = what
+        self.seconds = budget
+        SubmissionError.__init__(
+            self,
+            f"{what} was stopped: your code has used up its {budget:g} s for the whole homework "
+            "(other calls ran until their time limits first); look for loops that never end.",
         )
 
 

@@ -15,6 +15,7 @@ from grader.child.seeding import seed_everything
 from grader.intake.submission import Submission, load_submission
 from grader.plugin import SANDBOX, SCOREBOOK
 from grader.sandbox.launcher import Sandbox
+from grader.sandbox.limits import Budget
 from grader.sandbox.process import SubmissionProcess
 
 try:
@@ -45,10 +46,16 @@ def submission(pytestconfig: pytest.Config) -> Submission:
 
 
 @pytest.fixture(scope="session")
+def budget(sandbox: Sandbox, submission: Submission) -> Budget:
+    """The submission's time, shared by all of its children."""
+    return Budget(sandbox.limits.submission_seconds)
+
+
+@pytest.fixture(scope="session")
 def process(
-    pytestconfig: pytest.Config, sandbox: Sandbox, submission: Submission
+    pytestconfig: pytest.Config, sandbox: Sandbox, submission: Submission, budget: Budget
 ) -> Iterator[SubmissionProcess]:
-    with SubmissionProcess(sandbox, submission) as running:
+    with SubmissionProcess(sandbox, submission, budget=budget) as running:
         yield running
     pytestconfig.stash[SCOREBOOK].student_seconds += running.student_seconds
 
@@ -78,7 +85,9 @@ def _item(name: str):
         group = CHILDREN.get(name)
         if group is not None:
             if group not in item_processes:
-                item_processes[group] = SubmissionProcess(sandbox, submission, substitute_for=group)
+                item_processes[group] = SubmissionProcess(
+                    sandbox, submission, substitute_for=group, budget=process.budget
+                )
             return StudentItem(item_processes[group], name)
         return StudentItem(process, name)
 

@@ -26,9 +26,27 @@ class Limits:
     """Largest file the child may write (its working directory is private and temporary)."""
     cpu_seconds: int = 900
     """CPU time over the child's whole life: a backstop behind the wall-clock limits."""
+    submission_seconds: float = 1800.0
+    """Wall-clock time for everything one submission's children are asked, all checks together: a
+    backstop, so that however many of its calls run to their limits, a submission holds a batch
+    worker for at most this long (the homework's checks take seconds on a correct notebook)."""
 
     def describe(self) -> str:
         return (
             f"{self.call_seconds:g} s per call, {self.memory_bytes / 2**30:g} GiB memory, "
             f"{self.processes} processes"
         )
+
+
+class Budget:
+    """What is left of one submission's `submission_seconds`, shared by all of its children."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.spent = 0.0
+
+    def left(self) -> float:
+        return self.seconds - self.spent
+
+    def charge(self, seconds: float) -> None:
+        self.spent += seconds

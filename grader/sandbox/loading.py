@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from grader.errors import (
     HarnessError,
+    OutOfTime,
     SubmissionCrashed,
     SubmissionExited,
     SubmissionTimedOut,
@@ -96,6 +97,8 @@ class ProgramLoad:
                 child._answer("load", request_id, what=f"cell {statement.cell}", timeout=timeout)
             except SubmissionCrashed as error:
                 self.statement_errors[index] = f"raised {error.error_type}: {error.error_message}"
+            except OutOfTime:  # the submission's, not this statement's
+                raise
             except (SubmissionTimedOut, SubmissionExited) as error:
                 if batched:
                     self._batched = False
@@ -121,6 +124,8 @@ class ProgramLoad:
             except SubmissionCrashed as error:
                 items[name] = error
                 continue
+            except OutOfTime:
+                raise
             except (SubmissionTimedOut, SubmissionExited):
                 self._lookup_items = False
                 raise Restart from None

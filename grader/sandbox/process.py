@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 from grader.errors import (
     DefinitionFailed,
     HarnessError,
+    OutOfTime,
     SubmissionCrashed,
     SubmissionError,
     SubmissionExited,
@@ -40,7 +41,7 @@ from grader.protocol.channel import (
 from grader.protocol.text import clean
 from grader.sandbox import answers
 from grader.sandbox.launcher import ExitStatus, Sandbox
-from grader.sandbox.limits import Limits
+from grader.sandbox.limits import Budget, Limits
 from grader.sandbox.loading import BATCH_WAIT, ProgramLoad, Restart, definition_fields
 
 Recipe = tuple[Any, ...]
@@ -85,6 +86,7 @@ class SubmissionProcess:
         limits: Limits | None = None,
         *,
         substitute_for: tuple[str, ...] | None = None,
+        budget: Budget | None = None,
     ) -> None:
         """`substitute_for=items` gives the child of these items the known-good versions of the items
         they build on (see `grader.checking.standins`), so that their mistakes do not cost `items` too."""
@@ -92,6 +94,8 @@ class SubmissionProcess:
         self.submission = submission
         self.limits = limits or sandbox.limits
         self.substitute_for = substitute_for
+        self.budget = budget or Budget(self.limits.submission_seconds)
+        """The submission's time, shared with its other children (pass the same one to each)."""
         self.generation = 0
         self.restarts = 0
         self.last_stdout = ""
@@ -290,6 +294,8 @@ class SubmissionProcess:
         self, op: str, args: list[Any], *, what: str, timeout: float | None, seed: int
     ) -> Any:
         with self._lock:
+            if self.budget.left() <= 0:  # no child is started for a submission out of time
+                raise OutOfTime(what, self.budget.seconds)
             self._ensure_started()
             resolved = self._resolve(args)
             return self._exchange(
@@ -329,13 +335,19 @@ class SubmissionProcess:
     def _answer(self, op: str, request_id: int, *, what: str, timeout: float) -> Any:
         """The child's next answer (to request `request_id`), whole within `timeout` seconds."""
         assert self._channel is not None
+        left = self.budget.left()
+        started = time.monotonic()
         try:
-            response, blob = self._channel.answer(deadline=time.monotonic() + timeout)
+            response, blob = self._channel.answer(deadline=started + min(timeout, left))
         except TimeoutError:
             self._end(grace=0.0)
+            if left < timeout:
+                raise OutOfTime(what, self.budget.seconds) from None
             raise SubmissionTimedOut(what, timeout) from None
         except (ProtocolError, OSError) as error:
             self._broken(what, error)
+        finally:
+            self.budget.charge(time.monotonic() - started)
         if response.get("id") != request_id:
             self._end(grace=0.0)
             raise SubmissionExited(what, "it sent an answer to a question the grader did not ask")

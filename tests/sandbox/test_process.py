@@ -6,6 +6,7 @@ import torch
 
 from grader.errors import (
     HarnessError,
+    OutOfTime,
     SubmissionCrashed,
     SubmissionTimedOut,
 )
@@ -13,6 +14,7 @@ from grader.intake.submission import parse_submission
 from grader.protocol.channel import (
     Handle,
 )
+from grader.sandbox.limits import Budget
 from grader.sandbox.process import SubmissionProcess
 
 
@@ -172,3 +174,23 @@ def test_fd_level_output_goes_to_the_staff_log_not_the_verdict(sandbox) -> None:
         assert p.call(p.item("corr2d"), 1, 2) == 5
 
     assert p.last_stdout == ""
+
+
+def test_a_submission_out_of_time_is_stopped_and_runs_nothing_more(sandbox) -> None:
+    """However its calls stay within their own limits, a submission gets its budget and no more,
+    shared by all of its children."""
+    source = "import time\n\ndef corr2d(X, K):\n    time.sleep(X)\n    return X\n"
+    budget = Budget(2.5)
+    with (
+        SubmissionProcess(sandbox, submission(source), budget=budget) as first,
+        SubmissionProcess(sandbox, submission(source), budget=budget) as second,
+    ):
+        assert first.call(first.item("corr2d"), 1.5, 0) == 1.5
+        with pytest.raises(OutOfTime, match=r"used up its 2\.5 s for the whole homework"):
+            second.call(second.item("corr2d"), 2.0, 0)  # within the call's own 3 s limit
+        with pytest.raises(OutOfTime):
+            first.call(first.item("corr2d"), 0, 0)
+        with pytest.raises(OutOfTime):
+            second.call(second.item("corr2d"), 0, 0)  # no child is started for it
+
+    assert budget.left() <= 0
