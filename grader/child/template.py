@@ -236,7 +236,10 @@ def _stop(pid: int, grace: float, children: dict[int, str], sweep: bool) -> dict
     deadline = time.monotonic() + grace
     status = None
     while True:
-        done, raw = os.waitpid(pid, os.WNOHANG)
+        try:
+            done, raw = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # it ended and was reaped already (by `_reap`, at a spawn)
+            done, raw = pid, _REAPED.pop(pid, 0)
         if done:
             status = _describe(raw, killed=False)
             break
@@ -262,7 +265,10 @@ def _wait(pid: int, seconds: float) -> dict[str, Any]:
     """Reap a child we just killed; if it will not die, say so rather than block the template."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        done, raw = os.waitpid(pid, os.WNOHANG)
+        try:
+            done, raw = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return _describe(_REAPED.pop(pid, 0), killed=True)
         if done:
             return _describe(raw, killed=True)
         time.sleep(0.005)
@@ -352,14 +358,21 @@ def _parent_of(pid: int) -> int:
         return 0
 
 
+_REAPED: dict[int, int] = {}
+"""The wait status of children reaped before the parent asked to stop them (the last few)."""
+
+
 def _reap() -> None:
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, raw = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        _REAPED[pid] = raw
+        while len(_REAPED) > 256:
+            del _REAPED[next(iter(_REAPED))]
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ from grader.sandbox.limits import Limits
 
 OUTPUT_TAIL_BYTES = 64 * 1024
 START_SECONDS = 180.0
+SPAWN_SECONDS = 30.0
+"""How long a warm template may take to hand out a child (or to stop one) before it is replaced."""
 
 
 @dataclass(frozen=True)
@@ -130,17 +132,29 @@ class Sandbox:
             raise HarnessError(f"the sandbox did not start: {self.output_tail()}")
 
     def spawn(self) -> tuple[int, socket.socket]:
-        """Fork a fresh child; returns its pid and a socket connected to it."""
+        """Fork a fresh child; returns its pid and a socket connected to it.
+
+        A template that does not answer (stopped, or killed, by a child that could signal it: one
+        sharing its user) is replaced by a fresh one, once, so that the next student is not
+        graded by a template the last one broke."""
         with self._lock:
             self._ensure_running()
-            assert self._control is not None
-            self._control.send(b'{"op": "spawn"}')
-            reply, fds = self._receive_with_fds(30.0)
+            try:
+                reply, fds = self._ask_for_a_child()
+            except (HarnessError, OSError):
+                self.close()
+                self._ensure_running()
+                reply, fds = self._ask_for_a_child()
         if "pid" not in reply or len(fds) != 1:
             for fd in fds:
                 os.close(fd)
             raise HarnessError(f"the sandbox could not fork a child: {reply}")
         return int(reply["pid"]), socket.socket(fileno=fds[0])
+
+    def _ask_for_a_child(self) -> tuple[dict[str, Any], list[int]]:
+        assert self._control is not None
+        self._control.send(b'{"op": "spawn"}')
+        return self._receive_with_fds(SPAWN_SECONDS)
 
     def stop(self, pid: int, grace: float = 0.0, *, wait: bool = True) -> ExitStatus:
         """End the child `pid` (after up to `grace` seconds for it to exit by itself).
@@ -150,12 +164,18 @@ class Sandbox:
         with self._lock:
             if self._control is None or self._process is None or self._process.poll() is not None:
                 return ExitStatus(signal=signal.SIGKILL, by_grader=True)
-            self._control.send(
-                json.dumps({"op": "stop", "pid": pid, "grace": grace, "wait": wait}).encode()
-            )
-            if not wait:  # the template answers a release with nothing
+            try:
+                self._control.send(
+                    json.dumps({"op": "stop", "pid": pid, "grace": grace, "wait": wait}).encode()
+                )
+                if not wait:  # the template answers a release with nothing
+                    return ExitStatus(signal=signal.SIGKILL, by_grader=True)
+                reply = self._receive(SPAWN_SECONDS)
+            except (HarnessError, OSError):
+                # Stopped or killed by a child that shares its user: the template, and every
+                # child of it, goes; the next spawn starts a fresh one.
+                self.close()
                 return ExitStatus(signal=signal.SIGKILL, by_grader=True)
-            reply = self._receive(30.0)
         status = reply.get("status", {})
         return ExitStatus(
             status.get("exitcode"), status.get("signal"), bool(status.get("by_grader"))

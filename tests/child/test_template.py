@@ -163,3 +163,40 @@ def test_what_a_child_left_running_detached_is_killed_without_a_pid_namespace() 
             assert _alive(stray)
 
         assert _wait_for(lambda: not _alive(stray))
+
+
+def test_the_template_survives_stopping_a_child_it_reaped_already(monkeypatch) -> None:
+    """A child that ended by itself may be reaped at the next spawn, before the parent asks to
+    stop it: the template answers with how it ended instead of failing."""
+    from grader.child import template
+
+    monkeypatch.setattr(template, "_sweep_or_kill_strays", lambda spare, sweep: None)
+    monkeypatch.setattr(template, "_kill_group", lambda pid: None)
+    pid = os.fork()
+    if pid == 0:
+        os._exit(3)
+    _, raw = os.waitpid(pid, 0)  # as `_reap` would at a spawn
+    monkeypatch.setitem(template._REAPED, pid, raw)
+
+    assert template._stop(pid, 0.0, {}, sweep=False) == {"exitcode": 3, "by_grader": False}
+
+
+def test_a_template_that_stopped_answering_is_replaced_at_the_next_spawn(monkeypatch) -> None:
+    """A child that shares the template's user can stop it (SIGSTOP); the next student's child
+    comes from a fresh template rather than from a wait that ends in "not graded"."""
+    from grader.sandbox import launcher
+
+    monkeypatch.setattr(launcher, "SPAWN_SECONDS", 2.0)
+    program = submission("def corr2d(X, K):\n    return X + K")
+    isolation = Isolation("rlimits", drop_to_nobody=False, own_pid_namespace=False)
+    with Sandbox(TEST_LIMITS, isolation) as box:
+        with SubmissionProcess(box, program) as process:
+            assert process.call(process.item("corr2d"), 1, 2) == 3
+        stopped = box.versions["pid"]
+        os.kill(stopped, signal.SIGSTOP)
+
+        with SubmissionProcess(box, program) as process:
+            assert process.call(process.item("corr2d"), 2, 3) == 5
+
+        assert box.versions["pid"] != stopped
+        assert _wait_for(lambda: not _alive(stopped))
