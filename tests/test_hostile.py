@@ -76,6 +76,7 @@ TABLE = {
     "many_magics": set(),
     "drips_bytes": {"corr2d", "Conv2D"},
     "huge_frame": {"corr2d", "Conv2D"},
+    "patches_probes": set(),  # the item checks ask for no probe it swaps: see the test below
 }
 
 
@@ -301,6 +302,20 @@ def test_an_item_that_reaches_for_a_stand_in_loses_its_points(sandbox) -> None:
 
     lost = {r.item for r in book.results if r.outcome != "passed"}
     assert lost == {"corr2d_multi_in"}
+
+
+def test_probes_a_submission_swaps_are_put_back_and_it_gains_nothing(sandbox) -> None:
+    """Its LeNet has ReLU where the book has Sigmoid, and its constructor swaps the child's probes
+    for ones that show Sigmoid: it loses exactly what the same LeNet loses without the swap."""
+    with GradingSession(sandbox, extra_args=("-k", "lenet")) as session:
+        book = session.grade(HOSTILE / "patches_probes.ipynb")
+
+    lost = sorted(r.check_id for r in book.results if r.outcome != "passed")
+    assert lost == [
+        "test_lenet_forward_pass_is_the_books",
+        "test_lenet_has_the_books_layers_in_order",
+        "test_lenet_layers_have_the_books_sizes_and_padding",
+    ]
 
 
 @pytest.mark.parametrize("group", standins.children())

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -348,13 +349,17 @@ def fit_kernel(
     }
 
 
-PROBES: dict[str, Callable[..., Any]] = {
-    "fit_kernel": fit_kernel,
-    "layers": layers,
-    "state_dict": state_dict,
-    "load_and_forward": load_and_forward,
-    "forward": forward,
-    "train_steps": train_steps,
-    "apply_init": apply_init,
-    "summary": summary,
-}
+PROBES: Mapping[str, Callable[..., Any]] = MappingProxyType(
+    {
+        "fit_kernel": fit_kernel,
+        "layers": layers,
+        "state_dict": state_dict,
+        "load_and_forward": load_and_forward,
+        "forward": forward,
+        "train_steps": train_steps,
+        "apply_init": apply_init,
+        "summary": summary,
+    }
+)
+"""Read-only: student code that reaches this module cannot swap a probe for one that answers what
+it likes (and what it rebinds here is put back after each request: `grader.child.serve.Restorer`)."""

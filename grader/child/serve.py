@@ -178,6 +178,7 @@ def _protected_namespaces() -> list[Any]:
         torch.testing,
         protocol,
         tensorfile,
+        probes,
         sys.modules[__name__],
     ]
 
