@@ -135,3 +135,15 @@ def test_the_sandbox_mounts_exactly_what_the_child_imports_of_ours() -> None:
         assert any(path == m or path.is_relative_to(m) for m in mounted), name
     assert ROOT / "grader" / "checks" not in mounted
     assert not [m for m in mounted if m.name in ("checking", "reference", "tests", "replay")]
+
+
+def test_the_plugin_and_the_cli_start_without_torch() -> None:
+    """A grading process launches the sandbox's template, which imports torch, and imports torch
+    itself meanwhile; a plugin or CLI that imported torch first would make the two wait in turn."""
+    import subprocess
+    import sys
+
+    code = "import sys, grader.plugin, grader.cli; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+
+    assert done.stdout.strip() == "False", done.stderr
