@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import glob
 import json
 import os
 import select
@@ -219,9 +220,11 @@ def _become_child(
 
 
 def _isolate(workdir: str, limits: Limits, drop: bool) -> None:
-    """Limits, then `nobody` (when the template is root), then the private working directory."""
+    """CUDA (where there is a GPU), limits, then `nobody` (when the template is root), then the
+    private working directory."""
     if drop:
         os.chown(workdir, NOBODY, NOBODY)
+    _start_cuda()
     rlimits.apply(limits)
     if drop:
         os.setgroups([])
@@ -230,6 +233,25 @@ def _isolate(workdir: str, limits: Limits, drop: bool) -> None:
     os.chdir(workdir)
     os.environ["HOME"] = workdir
     tempfile.tempdir = workdir
+
+
+_GPU = bool(glob.glob("/dev/nvidia[0-9]*")) and os.environ.get("CUDA_VISIBLE_DEVICES") != ""
+"""Whether this machine shows a GPU, looked at once in the template (a child only reads it)."""
+
+
+def _start_cuda() -> None:
+    """Where the machine has a GPU, create this child's CUDA context before its memory limit is
+    set. The limit is on address space, and CUDA reserves far more of it than any limit a child
+    gets (it fails with "out of memory" under one), so the training smoke runs the parent sends to
+    the GPU could not start and a correct notebook lost their points. Created here, the
+    reservation is part of what the limit adds to. The template itself never touches CUDA: a
+    context does not survive a fork."""
+    if not _GPU:
+        return  # torch.cuda is not touched at all (asking it changes how a child allocates)
+    import torch
+
+    with contextlib.suppress(Exception):  # no usable GPU after all: training stays on the CPU
+        torch.empty(0, device="cuda")
 
 
 def _stop(pid: int, grace: float, children: dict[int, str], sweep: bool) -> dict[str, Any]:

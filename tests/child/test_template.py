@@ -172,9 +172,10 @@ def test_the_template_survives_stopping_a_child_it_reaped_already(monkeypatch) -
 
     monkeypatch.setattr(template, "_sweep_or_kill_strays", lambda spare, sweep: None)
     monkeypatch.setattr(template, "_kill_group", lambda pid: None)
-    pid = os.fork()
-    if pid == 0:
-        os._exit(3)
+    import subprocess
+    import sys
+
+    pid = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"]).pid
     _, raw = os.waitpid(pid, 0)  # as `_reap` would at a spawn
     monkeypatch.setitem(template._REAPED, pid, raw)
 
