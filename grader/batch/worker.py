@@ -38,14 +38,14 @@ class Worker:
             self._sandbox = launcher.Sandbox()
             self._sandbox.launch()
 
-    def start(self, select: tuple[str, ...] = ()) -> None:
-        """Have the session for `select` ready (a sandbox or a session that cannot start raises)."""
-        if select not in self._sessions:
-            self._start(select)
+    def start(self, select: tuple[str, ...] = ()) -> grading.GradingSession:
+        """The session for `select`, started if need be (a sandbox or a session that cannot start
+        raises)."""
+        return self._sessions.get(select) or self._start(select)
 
     def grade(self, name: str, data: bytes, select: tuple[str, ...] = ()) -> ScoreBook:
         """Grade the submission `data` (a file named `name`) with the checks `select` picks."""
-        session = self._sessions.get(select) or self._start(select)
+        session = self.start(select)
         with tempfile.TemporaryDirectory(prefix="hw2-worker-") as scratch:
             path = Path(scratch) / Path(name).name
             path.write_bytes(data)

@@ -11,8 +11,6 @@ sequences) is each report's business: `grader.reports.neutral`.
 
 from __future__ import annotations
 
-REPLACEMENT = "\ufffd"
-
 
 def clean(text: str, limit: int | None = None) -> str:
     """`text` as valid Unicode, cut to `limit` characters (with a note) when longer."""
@@ -26,4 +24,4 @@ def clean(text: str, limit: int | None = None) -> str:
     return text
 
 
-__all__ = ["REPLACEMENT", "clean"]
+__all__ = ["clean"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
@@ -98,9 +99,7 @@ def summary_html(books: Mapping[str, ScoreBook], problems: Sequence[str]) -> str
         for c, v in passes.items()
     ]
     seconds = {s: round(sum(r.seconds for r in b.results), 2) for s, b in books.items()}
-    isolations: dict[str, int] = {}
-    for book in books.values():
-        isolations[book.isolation] = isolations.get(book.isolation, 0) + 1
+    isolations = Counter(book.isolation for book in books.values())
     template = environment().get_template("summary.html")
     return str(
         template.render(

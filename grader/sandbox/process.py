@@ -372,19 +372,19 @@ class SubmissionProcess:
         except TooDeep as error:  # the whole answer was read: the child can go on
             raise UnreadableAnswer(what, str(error)) from None
         except ProtocolError as error:
-            self._end(grace=0.0)
-            raise SubmissionExited(
-                what, f"it sent an answer the grader cannot read ({error})"
-            ) from None
+            self._unreadable(what, error)
+
+    def _unreadable(self, what: str, error: ProtocolError) -> NoReturn:
+        """End the child for an answer the channel refused (whatever it wrote after that went
+        nowhere); what it sent is the reason."""
+        self._end(grace=0.0)
+        raise SubmissionExited(
+            what, f"it sent an answer the grader cannot read ({error})"
+        ) from None
 
     def _broken(self, what: str, error: Exception) -> NoReturn:
         if isinstance(error, ProtocolError) and not isinstance(error, ChannelClosed):
-            # Refused before it was read whole: the child is ended (whatever it wrote after that
-            # went nowhere), and what it sent is the reason.
-            self._end(grace=0.0)
-            raise SubmissionExited(
-                what, f"it sent an answer the grader cannot read ({error})"
-            ) from None
+            self._unreadable(what, error)  # refused before it was read whole
         status = self._end(grace=0.5)
         how = status.describe() if status else f"the channel broke ({error})"
         raise SubmissionExited(what, how) from None
