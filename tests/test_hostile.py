@@ -76,6 +76,7 @@ TABLE = {
     "many_magics": set(),
     "drips_bytes": {"corr2d", "Conv2D"},
     "huge_frame": {"corr2d", "Conv2D"},
+    "fake_layers": set(),  # the item checks walk no model's layers: see the test below
     "patches_probes": set(),  # the item checks ask for no probe it swaps: see the test below
 }
 
@@ -316,6 +317,22 @@ def test_probes_a_submission_swaps_are_put_back_and_it_gains_nothing(sandbox) ->
         "test_lenet_has_the_books_layers_in_order",
         "test_lenet_layers_have_the_books_sizes_and_padding",
     ]
+
+
+def test_a_look_alike_of_torchs_conv2d_loses_the_layer_checks(sandbox) -> None:
+    """Its vgg_block is made of a class named Conv2d, with torch's arguments and no weights."""
+    with GradingSession(sandbox, extra_args=("-k", "vgg_block")) as session:
+        book = session.grade(HOSTILE / "fake_layers.ipynb")
+
+    lost = {r.check_id for r in book.results if r.outcome != "passed"}
+    assert lost == {
+        "test_vgg_block_is_convolutions_with_relus_then_max_pooling",
+        "test_vgg_block_has_num_convs_convolutions[1]",
+        "test_vgg_block_has_num_convs_convolutions[3]",
+    }
+    assert "not a class of the same name" in next(
+        r.message for r in book.results if r.outcome != "passed"
+    )
 
 
 @pytest.mark.parametrize("group", standins.children())

@@ -7,6 +7,7 @@ import torch
 
 from grader.checking.compare import check_equal, fail
 from grader.checking.memo import remember
+from grader.child.queries import NOT_TORCHS
 
 ACTIVATIONS = {"ReLU", "Sigmoid", "Tanh", "LeakyReLU", "GELU"}
 POOLS = {"MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"}
@@ -36,6 +37,10 @@ def top_layers(info):
 
 def structure_hint(expected, got):
     """Name the mistake behind two different sequences of layer types, if it is a known one."""
+    borrowed = [kind for kind in got if kind.endswith(NOT_TORCHS)]
+    if borrowed:
+        name = borrowed[0].removesuffix(NOT_TORCHS)
+        return f"use torch.nn's own {name} (nn.{name}), not a class of the same name"
     if len(expected) != len(got):
         missing = [t for t in set(expected) if expected.count(t) > got.count(t)]
         if "Dropout" in missing:

@@ -30,8 +30,22 @@ LAYER_TYPES = frozenset(
 
 KEY_ARGUMENTS = (
     "in_channels", "out_channels", "kernel_size", "stride", "padding", "in_features", "out_features",
-    "p", "num_features", "output_size", "bias",
+    "p", "num_features", "output_size", "bias", "groups", "affine",
 )  # fmt: skip
+
+_TORCH_LAYERS: Mapping[str, type] = MappingProxyType(
+    {
+        name: value
+        for name, value in vars(nn).items()
+        if isinstance(value, type) and issubclass(value, nn.Module)
+    }
+)
+"""torch.nn's own layer classes by name, taken when the template imports this module (before any
+student code runs): a student's class that borrows one of these names is described as not torch's."""
+
+
+NOT_TORCHS = " (not torch.nn's)"
+"""Appended to the type of a layer whose class has the name of one of torch.nn's but is another."""
 
 
 def build_layer(spec: Layer) -> nn.Module:
@@ -52,7 +66,10 @@ def run(name: str, target: Any, options: dict[str, Any]) -> Any:
 
 
 def _describe_layer(module: nn.Module) -> dict[str, Any]:
-    info: dict[str, Any] = {"type": type(module).__name__}
+    name = type(module).__name__
+    if name in _TORCH_LAYERS and type(module) is not _TORCH_LAYERS[name]:
+        name += NOT_TORCHS
+    info: dict[str, Any] = {"type": name}
     for key in KEY_ARGUMENTS:
         value = getattr(module, key, None)
         if key == "bias":

@@ -1,7 +1,7 @@
 """The warm template: imports torch once, then forks one child per submission on the parent's request.
 
 Started by the parent (`grader.sandbox.launcher.Sandbox`), inside the isolation launcher, as
-`python -m grader.child.template CONTROL_FD LIMITS_JSON DROP SWEEP`. Before forking it runs no torch
+`python -m grader.child.template CONTROL_FD LIMITS_JSON DROP SWEEP PRIVATE_TMP`. Before forking it runs no torch
 operation but the channel's own tensor handling (a fork after OpenMP or CUDA start-up is unsafe)
 and no student code at all. Over the control socket (SOCK_SEQPACKET, JSON messages) it answers:
 
@@ -15,6 +15,10 @@ and no student code at all. Over the control socket (SOCK_SEQPACKET, JSON messag
   that escaped into a new process group. Reply: how the child ended. With `"wait": false` (the
   parent is done with the child and needs no status) it kills and sends no reply; the child is
   reaped on a later request.
+
+When PRIVATE_TMP is 1 (bubblewrap's /tmp, which only this sandbox sees), whatever a stopped child
+left in /tmp beside its own folder is removed with it, so the next child starts from the /tmp the
+template started with.
 
 When the parent goes away the template kills its children and exits.
 """
@@ -48,9 +52,12 @@ def main(argv: list[str]) -> None:
     control = socket.socket(fileno=int(argv[0]))
     limits: Limits = json.loads(argv[1])
     drop, sweep = argv[2] == "1", argv[3] == "1"
+    private_tmp = len(argv) > 4 and argv[4] == "1"
     _forget_the_working_directory()
     _become_subreaper()
+    _refuse_tracing()
     versions = _warm_up()
+    tmp = _TmpFolder(private_tmp)
     control.send(json.dumps({"ready": True, "pid": os.getpid(), **versions}).encode())
     children: dict[int, str] = {}  # each live child's pid and its private working directory
     spare = _fork_spare(control, limits, drop, children)
@@ -68,6 +75,7 @@ def main(argv: list[str]) -> None:
             _reap()
             if spare is not None and not _alive(spare[0]):  # killed while it waited
                 _forget(spare[0], children)
+                tmp.clear(children)
                 spare[1].close()
                 spare = None
             if spare is None:
@@ -85,11 +93,13 @@ def main(argv: list[str]) -> None:
             pid = int(request["pid"])
             _release(pid, children, sweep)
             _forget(pid, children)
+            tmp.clear(children)
             continue  # the parent does not wait for an answer
         elif request.get("op") == "stop":
             pid = int(request["pid"])
             reply = {"status": _stop(pid, float(request.get("grace", 0)), children, sweep)}
             _forget(pid, children)
+            tmp.clear(children)
         else:
             reply = {"error": f"bad request {request!r}"}
         control.send(json.dumps(reply).encode())
@@ -113,6 +123,35 @@ def _forget(pid: int, children: dict[int, str]) -> None:
     workdir = children.pop(pid, None)
     if workdir is not None:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+class _TmpFolder:
+    """The folder above the children's working directories, as the template found it.
+
+    Children that share a user can write there beside their own folders (a non-root grader's
+    bubblewrap): a file one student left would be there for the next. Where the folder is the
+    sandbox's own (bubblewrap's private /tmp), `clear` removes every entry that was not there when
+    the template was warm and is no live child's folder; elsewhere it is the host's /tmp, which
+    other programs share, and nothing is removed."""
+
+    def __init__(self, private: bool) -> None:
+        self.path = tempfile.gettempdir()
+        self.private = private
+        self.kept = set(os.listdir(self.path)) if private else set()
+
+    def clear(self, children: dict[int, str]) -> None:
+        if not self.private:
+            return
+        live = {os.path.basename(workdir) for workdir in children.values()}
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(self.path):
+                if entry.name in self.kept or entry.name in live:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
 
 
 def _fork_spare(
@@ -325,6 +364,18 @@ def _become_subreaper() -> None:
 
 
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_DUMPABLE = 4
+
+
+def _refuse_tracing() -> None:
+    """Make the template, and every child forked from it, not dumpable: a process of the same user
+    can then neither trace it nor read its memory (`/proc/PID/mem`). Where children share a user (a
+    grader without root), a child could otherwise rewrite the template, or the next child waiting
+    to be handed out, and so run its code in another student's process."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def _kill_strays(spare: set[int]) -> None:

@@ -8,6 +8,11 @@ nor a fault of ours, and a student must never make a check count as our fault. E
 matched here against its shape; one that does not match is the submission's fault
 (`WrongReturnType`, naming the part that is wrong). Probes that hand back what student code returned
 (`forward`, `load_and_forward`, `summary`) are left to the checks, which expect tensors already.
+
+A layers answer is then held to its own arguments: a torch.nn layer's parameter count follows from
+them (a Conv2d from its channels, kernel, groups and bias), so a layer described with arguments it
+does not have, or a look-alike that holds no weights, is refused here too (`agrees`). The child
+names a class that only borrows a torch.nn name as not torch's (`grader.child.queries`).
 """
 
 from __future__ import annotations
@@ -170,12 +175,74 @@ PROBE_ANSWERS: dict[str, Shape] = {
 """The shape of each probe's answer; a probe not named here answers what student code returned."""
 
 
+def _product(values: Any) -> int:
+    result = 1
+    for value in values if isinstance(values, list | tuple) else (values,):
+        result *= value
+    return result
+
+
+def expected_parameters(layer: Mapping[str, Any]) -> int | None:
+    """How many parameters a torch.nn layer with these arguments holds; None where its arguments do
+    not tell (a type this does not know, a Lazy layer not yet sized, an argument that is missing)."""
+    try:
+        kind = layer["type"]
+        if kind in PARAMETERLESS:
+            return 0
+        if kind == "Conv2d":
+            bias = layer["out_channels"] if layer["bias"] else 0
+            per_output = layer["in_channels"] // layer["groups"] * _product(layer["kernel_size"])
+            return int(layer["out_channels"] * per_output + bias)
+        if kind == "Linear":
+            bias = layer["out_features"] if layer["bias"] else 0
+            return int(layer["in_features"] * layer["out_features"] + bias)
+        if kind == "BatchNorm2d":
+            return int(2 * layer["num_features"]) if layer["affine"] else 0
+    except (KeyError, TypeError, ZeroDivisionError):
+        return None
+    return None
+
+
+PARAMETERLESS = frozenset(
+    {"ReLU", "Sigmoid", "Tanh", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Flatten", "Dropout",
+     "Identity"}
+)  # fmt: skip
+
+
+def agrees(answer: Mapping[str, Any]) -> None:
+    """Raise Mismatch for the first leaf layer of a layers answer whose parameter count is not the
+    one its arguments give."""
+    for index, layer in enumerate(answer["layers"]):
+        if not layer["leaf"]:
+            continue
+        expected = expected_parameters(layer)
+        if expected is not None and expected != layer["num_params"]:
+            arguments = ", ".join(
+                f"{key} {layer[key]}"
+                for key in ("in_channels", "out_channels", "kernel_size", "groups",
+                            "in_features", "out_features", "num_features", "bias")
+                if key in layer
+            )  # fmt: skip
+            raise Mismatch(
+                f".layers[{index}]",
+                f"the {expected:,} parameters its arguments give ({arguments})",
+                None,
+                got=f"a {layer['type']} {layer['name']!r} that holds {layer['num_params']:,}",
+            )
+
+
+CONSISTENT: dict[str, Callable[[Any], None]] = {"layers": agrees}
+"""Checks of an answer against itself, after its shape."""
+
+
 def checked(probe: str, answer: Any, what: str) -> Any:
     """`answer` if it has the shape of `probe`'s answers; WrongReturnType naming what is wrong."""
     shape = PROBE_ANSWERS.get(probe)
     if shape is not None:
         try:
             shape(answer, "")
+            if probe in CONSISTENT:
+                CONSISTENT[probe](answer)
         except Mismatch as mismatch:
             where = f" at {mismatch.path}" if mismatch.path else ""
             raise WrongReturnType(what, mismatch.expected, f"{mismatch.got}{where}") from None

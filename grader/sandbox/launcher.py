@@ -104,6 +104,7 @@ class Sandbox:
             json.dumps(asdict(self.limits)),
             "1" if self.isolation.drop_to_nobody else "0",
             "1" if self.isolation.own_pid_namespace else "0",
+            "1" if self.isolation.mode == "bubblewrap" else "0",
         ]
         try:
             self._process = subprocess.Popen(

@@ -119,6 +119,57 @@ def test_a_module_a_child_writes_beside_its_folder_is_not_imported_by_the_next(s
         assert process.call(process.item("corr2d"), 1, 2) == 0
 
 
+def test_a_file_a_child_leaves_beside_its_folder_is_gone_for_the_next(sandbox) -> None:
+    """Inside bubblewrap, /tmp is the sandbox's own: what a child left there beside its working
+    directory (say, a fake dataset where `../data` points) is removed when it stops."""
+    if sandbox.isolation.mode != "bubblewrap":
+        pytest.skip("the template clears only bubblewrap's private /tmp")
+    leave = submission(
+        "import os\n\ndef corr2d(X, K):\n"
+        "    path = os.path.join(os.path.dirname(os.getcwd()), 'data', 'left.txt')\n"
+        "    try:\n"
+        "        os.makedirs(os.path.dirname(path), exist_ok=True)\n"
+        "        with open(path, 'w') as f:\n"
+        "            f.write('x')\n"
+        "    except PermissionError:\n"  # as nobody (a root grader), /tmp is not writable
+        "        return None\n"
+        "    return path\n"
+    )
+    look = submission("import os\n\ndef corr2d(X, K):\n    return os.path.exists(X)\n")
+    with SubmissionProcess(sandbox, leave) as process:
+        left = process.call(process.item("corr2d"), 1, 2)
+    if left is None:
+        assert os.geteuid() == 0
+        return
+    with SubmissionProcess(sandbox, look) as process:
+        assert process.call(process.item("corr2d"), left, 0) is False
+
+
+def test_a_child_cannot_read_the_memory_of_its_template_or_of_the_next_child(sandbox) -> None:
+    """Children of a grader without root share its user: were the template traceable, one could
+    rewrite it (or the child forked ahead for the next student) through /proc/PID/mem."""
+    peek = submission(
+        "import os\n\ndef corr2d(X, K):\n"
+        "    readable = []\n"
+        "    for pid in [os.getppid()] + [int(p) for p in os.listdir('/proc') if p.isdigit()]:\n"
+        "        if pid == os.getpid():\n"
+        "            continue\n"
+        "        try:\n"
+        "            with open(f'/proc/{pid}/environ', 'rb') as f:\n"
+        "                f.read(1)\n"
+        "            readable.append(pid)\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "    return readable\n"
+    )
+    if sandbox.isolation.mode != "bubblewrap":
+        pytest.skip("the weak levels share the host's processes: any of the grader's user")
+    with SubmissionProcess(sandbox, peek) as process:
+        readable = process.call(process.item("corr2d"), 1, 2)
+    # PID 1 is bubblewrap's own init, which holds nothing of another student's.
+    assert set(readable) <= {1}, readable
+
+
 def test_a_childs_working_directory_goes_with_it(sandbox) -> None:
     leave = submission(
         "import os\n\ndef corr2d(X, K):\n"
