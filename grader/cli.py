@@ -86,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Grade every submission found in PATHs (notebooks, folders, Canvas/Moodle/Gradescope "
         "zip exports) with all checks, hidden ones included. Writes OUT/<student>/results.json and "
         "feedback.md and feedback.html, then OUT/gradebook.csv, OUT/summary.html, OUT/junit.xml and "
-        "OUT/problems.txt. A rerun skips the "
-        "submissions already graded (use --force to regrade).",
+        "OUT/problems.txt. A rerun skips the submissions already graded, unless the file, the "
+        "grader, the rubric or the checks changed since (use --force to regrade all, --student "
+        "ID to regrade one). The class's files always list every student graded into OUT.",
     )
     grade.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     grade.add_argument("--out", required=True, type=Path, metavar="DIR", help="the report folder")
@@ -96,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grade.add_argument(
         "--force", action="store_true", help="regrade submissions already graded in DIR"
+    )
+    grade.add_argument(
+        "--student",
+        action="append",
+        metavar="ID",
+        help="grade only this student's submission (an id or a name; repeat for more), regraded "
+        "even if graded; the class's files still list every student in DIR",
     )
     grade.add_argument(
         "--executor",
@@ -208,13 +216,21 @@ def run_grade(args: argparse.Namespace) -> int:
     from grader.batch.run import grade_class
     from grader.sandbox.isolation import require_bubblewrap
 
-    require_bubblewrap("grade")
+    isolation = require_bubblewrap("grade")
+    print(f"isolation: {isolation.describe()}", flush=True)
+    if isolation.mode != "bubblewrap" and sys.stderr.isatty():
+        print(
+            f"warning: grading below bubblewrap ({isolation.mode}, as HW2_GRADER_ISOLATION asks): "
+            "student code can read the grader's files; every report says so",
+            file=sys.stderr,
+        )
 
     grade_class(
         args.paths,
         args.out,
         jobs=args.jobs,
         force=args.force,
+        students=tuple(args.student or ()),
         select=_select(args.select),
         executor=args.executor,
         address=args.address,

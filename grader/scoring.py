@@ -89,6 +89,8 @@ class ScoreBook:
     results: list[CheckResult] = field(default_factory=list)
     student_seconds: float = 0.0
     """Time the submission's children spent inside requests (student code), as they reported it."""
+    provenance: dict[str, str] = field(default_factory=dict)
+    """What was graded, by which grader, when (`grader.batch.provenance`); empty outside `grade`."""
 
     def add(self, result: CheckResult) -> None:
         self.results.append(result)

@@ -106,6 +106,7 @@ def test_grade_writes_every_report(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert "5 submissions: 0 already graded, 5 to grade" in result.stdout
+    assert "isolation: " in result.stdout.splitlines()[0]
     results = json.loads((out / "2000" / "results.json").read_text())
     assert results["score"] < results["max_score"]
     assert {tuple(t["tags"]) for t in results["tests"]} == {("corr2d",), ("pool2d",)}

@@ -9,6 +9,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from grader.batch.output import read_or_empty, record_failure, write_submission_reports
+from grader.batch.provenance import stamp
 from grader.batch.worker import Worker
 from grader.intake.sources import Entry
 from grader.shutdown import leave_at_exit
@@ -61,8 +62,9 @@ def grade_entry(entry: Entry, out: Path, select: tuple[str, ...] = ()) -> str:
     worker = _WORKERS[0]
     worker.start(select)
     try:
-        book = worker.grade(entry.name, read_or_empty(entry), select)
-        return write_submission_reports(out, entry, book)
+        data = read_or_empty(entry)
+        book = worker.grade(entry.name, data, select)
+        return write_submission_reports(out, entry, book, stamp(entry, data, select))
     except Exception as error:
         close_worker()
         return record_failure(out, entry, error)

@@ -1,7 +1,9 @@
 """The output folder of `grade`: a folder per student with its reports, and the class's files.
 
 A student's `results.json` is written last and marks the submission as graded, so a rerun resumes
-where a killed one stopped; the class's files are rebuilt from the results.json files found.
+where a killed one stopped, and regrades what changed since (`grader.batch.provenance`). The class's
+files are rebuilt from every results.json in the folder, not from this run's submissions alone: a
+run that regrades one student leaves every other row as it was.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from grader.batch import provenance
 from grader.errors import GraderError
 from grader.intake.sources import Entry
 from grader.intake.submission import HOMEWORK_ITEMS
@@ -25,14 +28,34 @@ def student_folder(out: Path, entry: Entry) -> Path:
     return out / re.sub(r"[^\w.@-]+", "_", entry.student).strip("._")[:100]
 
 
-def prepare(out: Path, entries: Sequence[Entry], *, force: bool) -> list[Entry]:
-    """Make `out`, remove what a killed run left half-written, and return the entries to grade:
-    those without a results.json, or all of them with `force`. Call it before any worker starts
-    (one grading run per output folder)."""
+def prepare(
+    out: Path, entries: Sequence[Entry], *, force: bool, select: tuple[str, ...] = ()
+) -> list[tuple[Entry, str]]:
+    """Make `out`, remove what a killed run left half-written, and return the entries to grade,
+    each with why it is graded again ("" when it never was, or `force` asks): those without a results.json, those
+    whose results are not what grading them now would give (`provenance.why_regrade`), or all of
+    them with `force`. Call it before any worker starts (one grading run per output folder)."""
     out.mkdir(parents=True, exist_ok=True)
     for folder in {out, *(student_folder(out, e) for e in entries)}:
         discard_unfinished_writes(folder)
-    return [e for e in entries if force or not (student_folder(out, e) / "results.json").exists()]
+    pending = []
+    for entry in entries:
+        results = student_folder(out, entry) / "results.json"
+        if not results.exists() or force:
+            pending.append((entry, ""))
+        else:
+            current = provenance.stamp(entry, read_or_empty(entry), select)
+            reason = provenance.why_regrade(_recorded(results), current)
+            if reason is not None:
+                pending.append((entry, reason))
+    return pending
+
+
+def _recorded(results: Path) -> dict[str, str] | None:
+    try:
+        return load_results(results).provenance or None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def read_or_empty(entry: Entry) -> bytes:
@@ -43,11 +66,14 @@ def read_or_empty(entry: Entry) -> bytes:
         return b""
 
 
-def write_submission_reports(out: Path, entry: Entry, book: ScoreBook) -> str:
-    """out/<student>/feedback.md, feedback.html, then results.json (which marks the work done);
-    returns the line the progress shows ("points / max")."""
+def write_submission_reports(
+    out: Path, entry: Entry, book: ScoreBook, graded: provenance.Provenance
+) -> str:
+    """out/<student>/feedback.md, feedback.html, then results.json (which marks the work done),
+    with the provenance of what was `graded`; returns the line the progress shows ("points / max")."""
     folder = student_folder(out, entry)
     book.submission = entry.label
+    book.provenance = graded.as_json()
     title = f"HW2 feedback for {entry.display_name}"
     reports = {
         "feedback.md": feedback_markdown(book, title=title),
@@ -85,22 +111,32 @@ def record_failure(out: Path, entry: Entry, error: BaseException) -> str:
 def write_class_reports(
     out: Path, entries: Sequence[Entry], problems: Sequence[str]
 ) -> dict[str, ScoreBook]:
-    """problems.txt, gradebook.csv, junit.xml and summary.html from every entry's results.json (an
-    entry without one is listed as not graded); returns the books read, by student."""
-    rows = []
-    books = {}
+    """problems.txt, gradebook.csv, junit.xml and summary.html from every results.json in `out`
+    (students graded by earlier runs included), and a row for each of this run's `entries` without
+    one (not graded); returns the books read, by student."""
     problems = list(problems)
+    found: dict[str, tuple[str, str, ScoreBook | None]] = {}  # by folder
+    for results in sorted(out.glob("*/results.json")):
+        folder = results.parent
+        try:
+            book: ScoreBook | None = load_results(results)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            problems.append(f"not graded: {folder.name}/results.json cannot be read ({error})")
+            book = None
+        student = (book.provenance.get("student") if book else None) or folder.name
+        name = (book.provenance.get("name") if book else None) or student
+        found[folder.name] = (student, name, book)
     for entry in entries:
         folder = student_folder(out, entry)
-        book = load_results(folder / "results.json") if (folder / "results.json").exists() else None
-        rows.append((entry.student, entry.display_name, book))
-        if book is not None:
-            books[entry.student] = book
-        elif (folder / GRADER_ERROR).exists():
-            problems.append(
-                f"not graded: {entry.label}: an error of the grader's stopped its grading "
-                f"(see {folder.name}/{GRADER_ERROR}); run `grade` again to grade it"
-            )
+        if found.get(folder.name, (None, None, None))[2] is None:
+            found[folder.name] = (entry.student, entry.display_name, None)
+            if (folder / GRADER_ERROR).exists():
+                problems.append(
+                    f"not graded: {entry.label}: an error of the grader's stopped its grading "
+                    f"(see {folder.name}/{GRADER_ERROR}); run `grade` again to grade it"
+                )
+    rows = sorted(found.values(), key=lambda row: row[0])
+    books = {student: book for student, _, book in rows if book is not None}
     write_atomically(out / "problems.txt", "".join(f"{p}\n" for p in problems))
     write_atomically(out / "gradebook.csv", gradebook_csv(rows, HOMEWORK_ITEMS))
     write_atomically(out / "junit.xml", junit_xml(books))

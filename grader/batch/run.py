@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from grader.batch import output
+from grader.batch.provenance import stamp
 from grader.errors import GraderError
 from grader.intake.sources import Entry, collect
 from grader.reports.neutral import terminal
@@ -20,20 +21,38 @@ def grade_class(
     *,
     jobs: int = 1,
     force: bool = False,
+    students: tuple[str, ...] = (),
     select: tuple[str, ...] = (),
     executor: str = "local",
     address: str | None = None,
 ) -> None:
-    """Grade every submission found in `paths` into `out`, printing progress and a summary."""
+    """Grade every submission found in `paths` into `out`, printing progress and a summary.
+
+    `students` (ids or names) picks those students' submissions alone and regrades them; the
+    class's files are rebuilt from every student's results in `out` either way."""
     if jobs < 1:
         raise GraderError(f"invalid --jobs {jobs} from the command line: use 1 or more")
-    intake = collect(paths)
-    pending = output.prepare(out, intake.entries, force=force)
+    intake = collect(paths, skip=out)
+    entries = intake.entries
+    if students:
+        entries = tuple(e for e in entries if {e.student, e.display_name} & set(students))
+        missing = set(students) - {n for e in entries for n in (e.student, e.display_name)}
+        if missing:
+            raise GraderError(
+                f"no submission of {', '.join(sorted(missing))} in {', '.join(map(str, paths))} "
+                f"(from --student): the students found are {', '.join(e.student for e in intake.entries[:10])}"
+                f"{' ...' if len(intake.entries) > 10 else ''}"
+            )
+    queued = output.prepare(out, entries, force=force or bool(students), select=select)
     print(
-        f"{len(intake.entries)} submissions: {len(intake.entries) - len(pending)} already graded, "
-        f"{len(pending)} to grade with {jobs} job(s)",
+        f"{len(entries)} submissions: {len(entries) - len(queued)} already graded, "
+        f"{len(queued)} to grade with {jobs} job(s)",
         flush=True,
     )
+    for entry, reason in queued:
+        if reason:
+            print(terminal(f"{entry.student}: {reason}, regraded"), flush=True)
+    pending = [entry for entry, _ in queued]
     started = time.monotonic()
     if executor == "ray":
         graded = _grade_on_ray(pending, out, jobs, select, address)
@@ -64,8 +83,9 @@ def _grade_on_ray(
 
     submissions = [(entry.name, output.read_or_empty(entry)) for entry in pending]
     for index, book in grade_on_ray(submissions, address=address, workers=jobs, select=select):
+        graded = stamp(pending[index], submissions[index][1], select)
         try:
-            line = output.write_submission_reports(out, pending[index], book)
+            line = output.write_submission_reports(out, pending[index], book, graded)
         except Exception as error:
             line = output.record_failure(out, pending[index], error)
         yield pending[index], line

@@ -90,14 +90,18 @@ class Intake:
     problems: tuple[IntakeProblem, ...]
 
 
-def collect(paths: Sequence[Path]) -> Intake:
-    """Every submission under `paths` (files, folders, zip archives), one per student."""
+def collect(paths: Sequence[Path], skip: Path | None = None) -> Intake:
+    """Every submission under `paths` (files, folders, zip archives), one per student; nothing
+    under the folder `skip` (the report folder, when it lies inside a class's folder)."""
     found: list[Entry] = []
     problems: list[IntakeProblem] = []
+    skipped = skip.resolve() if skip is not None else None
     for path in paths:
         if path.is_dir():
             for file in sorted(p for p in path.rglob("*") if p.is_file()):
                 relative = file.relative_to(path).as_posix()
+                if skipped is not None and file.resolve().is_relative_to(skipped):
+                    continue
                 if not _CLUTTER.search(relative):
                     _collect_file(file, relative, found, problems)
         elif path.exists():

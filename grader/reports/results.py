@@ -41,6 +41,8 @@ def results_json(book: ScoreBook) -> str:
             "isolation": book.isolation,
         },
     }
+    if book.provenance:  # what `grade` graded (grader.batch.provenance)
+        data["extra_data"]["provenance"] = book.provenance
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
@@ -59,4 +61,11 @@ def load_results(path: Path) -> ScoreBook:
     data = json.loads(path.read_text(encoding="utf-8"))
     results = [CheckResult(**fields) for fields in data["extra_data"]["checks"]]
     isolation = str(data["extra_data"].get("isolation") or "")
-    return ScoreBook(submission=str(path.parent.name), results=results, isolation=isolation)
+    recorded = data["extra_data"].get("provenance") or {}
+    provenance = {str(k): str(v) for k, v in recorded.items()} if isinstance(recorded, dict) else {}
+    return ScoreBook(
+        submission=str(path.parent.name),
+        results=results,
+        isolation=isolation,
+        provenance=provenance,
+    )

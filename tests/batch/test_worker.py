@@ -144,7 +144,7 @@ def test_an_error_grading_one_submission_stops_only_that_one_and_a_rerun_grades_
 
     assert lines[1].startswith("not graded: an error of the grader's (see bob/grader-error.txt)")
     assert "grade carol.ipynb" in world.events
-    assert [e.student for e in output.prepare(out, entries, force=False)] == ["bob"]
+    assert [e.student for e, _ in output.prepare(out, entries, force=False)] == ["bob"]
     assert (
         "RuntimeError: an error of the grader's" in (out / "bob" / "grader-error.txt").read_text()
     )

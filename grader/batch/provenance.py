@@ -1,0 +1,84 @@
+"""What a submission's results were graded from, so that a rerun regrades exactly what changed.
+
+Each results.json keeps its provenance: the student, the file, a digest of the bytes graded, the
+grader's version, a digest of the rubric and of the checks, the check selection (`-k`), and when.
+`grade` skips a submission only when all of these but the time match what would be graded now;
+otherwise it regrades it and says why ("s13: notebook changed since it was graded, regraded"), so a
+re-exported class with resubmissions never keeps a stale grade. The class's files are rebuilt from
+every results.json in the output folder, and the provenance is what names each row's student.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from grader import __version__
+from grader.intake.sources import Entry
+from grader.rubric import RUBRIC_PATH
+
+CHECKS = Path(__file__).resolve().parents[1] / "checks"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    student: str
+    name: str
+    """The student's display name (from the LMS export, or the file's name)."""
+    file: str
+    """Where the submission came from: a path, or `export.zip:member`."""
+    digest: str
+    """sha256 of the bytes graded."""
+    grader: str
+    rubric: str
+    """sha256 of the rubric and of every check's source: a changed check changes grades."""
+    select: str
+    """The `-k` expression the checks were picked with; empty for every check."""
+    graded_at: str = ""
+
+    def as_json(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def stamp(entry: Entry, data: bytes, select: tuple[str, ...]) -> Provenance:
+    """The provenance of grading `data` (the bytes of `entry`) now, with the checks `select` picks."""
+    return Provenance(
+        student=entry.student,
+        name=entry.display_name,
+        file=entry.label,
+        digest=hashlib.sha256(data).hexdigest(),
+        grader=__version__,
+        rubric=rubric_digest(),
+        select=" ".join(select),
+        graded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+
+
+def why_regrade(recorded: Mapping[str, object] | None, current: Provenance) -> str | None:
+    """Why results with provenance `recorded` are not those grading now would give (None: they
+    are); `recorded` is None for results written before provenance was kept."""
+    if recorded is None:
+        return "graded before the grader kept what it graded"
+    if recorded.get("digest") != current.digest:
+        return "notebook changed since it was graded"
+    if recorded.get("grader") != current.grader:
+        return f"graded by hw2-grader {recorded.get('grader')}, this is {current.grader}"
+    if recorded.get("rubric") != current.rubric:
+        return "the rubric or a check changed since it was graded"
+    if recorded.get("select") != current.select:
+        was = recorded.get("select") or "every check"
+        return f"graded with other checks ({was})"
+    return None
+
+
+@functools.cache
+def rubric_digest() -> str:
+    digest = hashlib.sha256(RUBRIC_PATH.read_bytes())
+    for path in sorted(CHECKS.rglob("*.py")):
+        digest.update(path.relative_to(CHECKS).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()

@@ -1,0 +1,136 @@
+"""The report folder of a class over many runs: every row kept when one student is regraded, a
+changed notebook regraded on resume and an unchanged one not, and why each regrade happens.
+Sandbox and grading session are the stand-ins of test_worker (every check list is empty)."""
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from grader.batch import provenance
+from grader.batch.run import grade_class
+from grader.errors import GraderError
+from tests.batch.test_worker import World
+
+
+def _class(folder: Path, *names: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        (folder / f"{name}.ipynb").write_text(json.dumps({"student": name}))
+    return folder
+
+
+def _rows(out: Path) -> dict[str, dict[str, str]]:
+    with (out / "gradebook.csv").open() as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def _graded(world: World) -> list[str]:
+    return [event.removeprefix("grade ") for event in world.events if event.startswith("grade ")]
+
+
+def test_regrading_one_student_keeps_every_other_row(tmp_path: Path, monkeypatch, capsys) -> None:
+    world = World(monkeypatch)
+    submissions = _class(tmp_path / "class", "alice", "bob", "carol")
+    out = tmp_path / "out"
+    grade_class([submissions], out)
+
+    world.events.clear()
+    grade_class([submissions / "bob.ipynb"], out, force=True)  # the way it was done before
+
+    assert _graded(world) == ["bob.ipynb"]
+    assert sorted(_rows(out)) == ["alice", "bob", "carol"]
+    assert all(row["status"] == "graded" for row in _rows(out).values())
+    assert (out / "junit.xml").read_text().count("<testsuite ") == 3
+
+    world.events.clear()
+    grade_class([submissions], out, students=("carol",))
+
+    assert _graded(world) == ["carol.ipynb"]
+    assert sorted(_rows(out)) == ["alice", "bob", "carol"]
+
+
+def test_a_rerun_regrades_a_changed_notebook_alone_and_says_why(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    world = World(monkeypatch)
+    submissions = _class(tmp_path / "class", "alice", "bob")
+    out = tmp_path / "out"
+    grade_class([submissions], out)
+    (submissions / "bob.ipynb").write_text(json.dumps({"student": "bob", "resubmitted": True}))
+    world.events.clear()
+    capsys.readouterr()
+
+    grade_class([submissions], out)
+
+    printed = capsys.readouterr().out
+    assert _graded(world) == ["bob.ipynb"]
+    assert "2 submissions: 1 already graded, 1 to grade" in printed
+    assert "bob: notebook changed since it was graded, regraded" in printed
+    recorded = json.loads((out / "bob" / "results.json").read_text())["extra_data"]["provenance"]
+    assert recorded["file"].endswith("bob.ipynb")
+    assert recorded["student"] == "bob"
+
+    world.events.clear()
+    grade_class([submissions], out)
+    assert _graded(world) == []
+
+
+def test_a_changed_rubric_or_check_regrades_everyone(tmp_path: Path, monkeypatch, capsys) -> None:
+    world = World(monkeypatch)
+    submissions = _class(tmp_path / "class", "alice", "bob")
+    out = tmp_path / "out"
+    grade_class([submissions], out)
+    world.events.clear()
+    monkeypatch.setattr(provenance, "rubric_digest", lambda: "another rubric")
+
+    grade_class([submissions], out)
+
+    assert _graded(world) == ["alice.ipynb", "bob.ipynb"]
+    assert "alice: the rubric or a check changed since it was graded" in capsys.readouterr().out
+
+
+def test_results_of_another_selection_or_without_provenance_are_regraded(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    world = World(monkeypatch)
+    submissions = _class(tmp_path / "class", "alice", "bob")
+    out = tmp_path / "out"
+    grade_class([submissions], out, select=("-k", "pool2d"))
+    old = json.loads((out / "alice" / "results.json").read_text())
+    del old["extra_data"]["provenance"]
+    (out / "alice" / "results.json").write_text(json.dumps(old))
+    world.events.clear()
+
+    grade_class([submissions], out)
+
+    printed = capsys.readouterr().out
+    assert _graded(world) == ["alice.ipynb", "bob.ipynb"]
+    assert "alice: graded before the grader kept what it graded, regraded" in printed
+    assert "bob: graded with other checks (-k pool2d), regraded" in printed
+
+
+def test_a_report_folder_inside_the_class_folder_is_not_read_as_submissions(
+    tmp_path: Path, monkeypatch
+) -> None:
+    world = World(monkeypatch)
+    submissions = _class(tmp_path / "class", "alice")
+    out = submissions / "grades"
+    grade_class([submissions], out)
+    world.events.clear()
+
+    grade_class([submissions], out)
+
+    assert (out / "problems.txt").read_text() == ""
+    assert sorted(_rows(out)) == ["alice"]
+
+
+def test_a_student_not_in_the_class_is_an_error_naming_who_is(tmp_path: Path, monkeypatch) -> None:
+    World(monkeypatch)
+    submissions = _class(tmp_path / "class", "alice", "bob")
+
+    with pytest.raises(
+        GraderError, match=r"no submission of zoe in .*: the students found are alice, bob"
+    ):
+        grade_class([submissions], tmp_path / "out", students=("zoe",))
