@@ -3,7 +3,8 @@ grades. One data file, `grader/rubric.toml`; this module reads and validates it.
 
 The file has one table per homework item, mapping each check (its test function's name) to
 `{ points = N, visibility = "public" | "hidden" }`. Public checks live in `grader/checks/`, hidden
-ones in `grader/checks/hidden/`, so a student kit can leave the hidden ones out.
+ones in `grader/checks/hidden/`, so a student kit can leave the hidden ones out. An optional `[late]`
+table holds the late policy (`grader.policy.late`), applied to a class's grades, not to checks.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import cast
 
 from grader.errors import ConfigurationError
+from grader.policy.late import LatePolicy, load_policy
 from grader.scoring import Visibility
 
 RUBRIC_PATH = Path(__file__).with_name("rubric.toml")
@@ -52,6 +54,24 @@ class Rubric:
         )
 
 
+LATE = "late"
+"""The table of the late policy, beside the items' tables."""
+
+
+def load_late_policy(path: Path = RUBRIC_PATH) -> LatePolicy | None:
+    """The rubric's `[late]` policy; None when it has none. A malformed one raises, naming the key."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise RubricError(f"cannot read the rubric {path}: {error}") from None
+    table = data.get(LATE)
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        raise RubricError(f"{path}: [{LATE}] must be a table")
+    return load_policy(table, f"{path}: [{LATE}]")
+
+
 def load_rubric(path: Path = RUBRIC_PATH) -> Rubric:
     """The rubric in `path`; raises RubricError naming the file and the entry at fault."""
     try:
@@ -60,6 +80,8 @@ def load_rubric(path: Path = RUBRIC_PATH) -> Rubric:
         raise RubricError(f"cannot read the rubric {path}: {error}") from None
     entries: dict[str, RubricEntry] = {}
     for item, checks in data.items():
+        if item == LATE:
+            continue
         if not isinstance(checks, dict):
             raise RubricError(f"{path}: [{item}] must be a table of checks")
         for check_id, spec in checks.items():

@@ -80,6 +80,36 @@ def by_item(results: Iterable[CheckResult]) -> dict[str, Total]:
     return {item: total(group) for item, group in groups.items()}
 
 
+@dataclass(frozen=True)
+class Adjustment:
+    """Points staff add (positive) or take off (negative) beyond the checks: a late deduction
+    (`grader.policy.late`) or manual points (`grader.policy.adjustments`), shown to the student with
+    its comment."""
+
+    item: str
+    """An item's name, or `total`."""
+    points: float
+    comment: str
+    by: str = ""
+    kind: Literal["late", "manual"] = "manual"
+
+
+def final(book: ScoreBook) -> Total:
+    """The submission's total with its adjustments: never below 0, the maximum the checks'."""
+    checks = total(book.results)
+    adjusted = checks.points + sum(a.points for a in book.adjustments)
+    return Total(round(max(0.0, adjusted), 6), checks.max_points, checks.not_graded)
+
+
+def item_points(book: ScoreBook) -> dict[str, float]:
+    """Each item's points with the adjustments made to that item (not those to the total)."""
+    points = {item: t.points for item, t in by_item(book.results).items()}
+    for adjustment in book.adjustments:
+        if adjustment.item in points:
+            points[adjustment.item] = round(points[adjustment.item] + adjustment.points, 6)
+    return points
+
+
 @dataclass
 class ScoreBook:
     """The results of one grading session, in the order the checks ran."""
@@ -91,6 +121,11 @@ class ScoreBook:
     """Time the submission's children spent inside requests (student code), as they reported it."""
     provenance: dict[str, str] = field(default_factory=dict)
     """What was graded, by which grader, when (`grader.batch.provenance`); empty outside `grade`."""
+    adjustments: list[Adjustment] = field(default_factory=list)
+    """Late deductions and manual points, applied when the class's files are rebuilt."""
+    late_days: int = 0
+    late_note: str = ""
+    """How it is known to be late, for the student ("marked late by Canvas (counted as 1 day)")."""
 
     def add(self, result: CheckResult) -> None:
         self.results.append(result)

@@ -5,7 +5,8 @@ that also sees the imports inside functions.
   and `d2lcompat`; the sandbox mounts exactly that code (`grader.sandbox.isolation.child_code`).
 * `grader.protocol` is a leaf: nothing else of the grader.
 * `reference` imports nothing from `grader`.
-* `grader.reports`, `grader.scoring` and `grader.rubric` import neither torch nor pytest, and
+* `grader.reports`, `grader.scoring`, `grader.rubric` and `grader.policy` import neither torch
+  nor pytest, and
   `grader.intake` no torch, counting everything they import of ours in turn.
 """
 
@@ -113,6 +114,7 @@ def test_the_contract_catches_a_crossing(name: str, source: str) -> None:
         ("grader.reports", ("torch", "pytest", "_pytest")),
         ("grader.scoring", ("torch", "pytest", "_pytest")),
         ("grader.rubric", ("torch", "pytest", "_pytest")),
+        ("grader.policy", ("torch", "pytest", "_pytest")),
         ("grader.intake", ("torch",)),
     ],
 )

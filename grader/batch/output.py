@@ -17,11 +17,15 @@ from grader.batch import provenance
 from grader.errors import GraderError
 from grader.intake.sources import Entry
 from grader.intake.submission import HOMEWORK_ITEMS
+from grader.policy.adjustments import FILE_NAME as ADJUSTMENTS
+from grader.policy.adjustments import TOTAL, read_adjustments
+from grader.policy.late import TIMES_FILE, deduction, lateness, parse_instant, read_times
 from grader.reports.class_files import gradebook_csv, junit_xml, summary_html
 from grader.reports.feedback import feedback_html, feedback_markdown
 from grader.reports.results import load_results, results_json
 from grader.reports.writing import discard_unfinished_writes, write_atomically
-from grader.scoring import ScoreBook, total
+from grader.rubric import load_late_policy
+from grader.scoring import Adjustment, ScoreBook, total
 
 
 def student_folder(out: Path, entry: Entry) -> Path:
@@ -74,17 +78,50 @@ def write_submission_reports(
     folder = student_folder(out, entry)
     book.submission = entry.label
     book.provenance = graded.as_json()
-    title = f"HW2 feedback for {entry.display_name}"
+    _write_reports(folder, book, entry.display_name)
+    (folder / GRADER_ERROR).unlink(missing_ok=True)
+    summary = total(book.results)
+    return f"{summary.points:g} / {summary.max_points:g}"
+
+
+def _write_reports(folder: Path, book: ScoreBook, name: str) -> None:
+    title = f"HW2 feedback for {name}"
     reports = {
         "feedback.md": feedback_markdown(book, title=title),
         "feedback.html": feedback_html(book, title=title),
         "results.json": results_json(book),
     }  # all rendered before any is written: a report that cannot be rendered leaves none
-    for name, text in reports.items():
-        write_atomically(folder / name, text)
-    (folder / GRADER_ERROR).unlink(missing_ok=True)
-    summary = total(book.results)
-    return f"{summary.points:g} / {summary.max_points:g}"
+    for file, text in reports.items():
+        write_atomically(folder / file, text)
+
+
+def _apply_policies(out: Path, found: dict[str, tuple[str, str, ScoreBook | None]]) -> list[str]:
+    """Give each book its late deduction and manual points (`grader.policy`), and render again the
+    reports of those whose adjustments changed; returns the problems found in the staff's files."""
+    ids: dict[str, str] = {}
+    for student, name, _ in found.values():
+        ids.setdefault(name, student)
+    ids.update({student: student for student, _, _ in found.values()})
+    policy = load_late_policy()
+    manual = read_adjustments(out / ADJUSTMENTS, ids, HOMEWORK_ITEMS)
+    times, problems = read_times(out / TIMES_FILE, ids)
+    for folder, (student, name, book) in found.items():
+        if book is None:
+            continue
+        recorded = book.provenance
+        submitted = times.get(student) or parse_instant(recorded.get("submitted_at", ""))
+        late = lateness(
+            policy, submitted, bool(recorded.get("late_by")), recorded.get("late_by") or "the LMS"
+        )
+        checks = total(book.results)
+        off = deduction(policy, late, checks.points, checks.max_points)
+        adjustments = [Adjustment(TOTAL, -off, late.why, kind="late")] if late and off else []
+        adjustments += manual.by_student.get(student, [])
+        days, note = (late.days, late.why) if late else (0, "")
+        if (adjustments, days, note) != (book.adjustments, book.late_days, book.late_note):
+            book.adjustments, book.late_days, book.late_note = adjustments, days, note
+            _write_reports(out / folder, book, name)
+    return manual.problems + problems
 
 
 GRADER_ERROR = "grader-error.txt"
@@ -135,6 +172,7 @@ def write_class_reports(
                     f"not graded: {entry.label}: an error of the grader's stopped its grading "
                     f"(see {folder.name}/{GRADER_ERROR}); run `grade` again to grade it"
                 )
+    problems += _apply_policies(out, found)
     rows = sorted(found.values(), key=lambda row: row[0])
     books = {student: book for student, _, book in rows if book is not None}
     write_atomically(out / "problems.txt", "".join(f"{p}\n" for p in problems))

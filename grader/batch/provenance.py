@@ -13,13 +13,13 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from grader import __version__
 from grader.intake.sources import Entry
-from grader.rubric import RUBRIC_PATH
+from grader.rubric import load_rubric
 
 CHECKS = Path(__file__).resolve().parents[1] / "checks"
 
@@ -39,6 +39,10 @@ class Provenance:
     select: str
     """The `-k` expression the checks were picked with; empty for every check."""
     graded_at: str = ""
+    submitted_at: str = ""
+    """When it was handed in, where the export says (`Entry.submitted_at`)."""
+    late_by: str = ""
+    """The LMS that marked it late (`Entry.late_by`)."""
 
     def as_json(self) -> dict[str, str]:
         return asdict(self)
@@ -55,6 +59,8 @@ def stamp(entry: Entry, data: bytes, select: tuple[str, ...]) -> Provenance:
         rubric=rubric_digest(),
         select=" ".join(select),
         graded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        submitted_at=entry.submitted_at,
+        late_by=entry.late_by,
     )
 
 
@@ -77,7 +83,10 @@ def why_regrade(recorded: Mapping[str, object] | None, current: Provenance) -> s
 
 @functools.cache
 def rubric_digest() -> str:
-    digest = hashlib.sha256(RUBRIC_PATH.read_bytes())
+    """A digest of every check's points, item and visibility, and of the checks' source. The late
+    policy is left out: it is applied when the class's files are rebuilt, with no regrade."""
+    entries = sorted(astuple(entry) for entry in load_rubric().entries.values())
+    digest = hashlib.sha256(repr(entries).encode())
     for path in sorted(CHECKS.rglob("*.py")):
         digest.update(path.relative_to(CHECKS).as_posix().encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")

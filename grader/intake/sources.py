@@ -22,6 +22,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -34,7 +35,7 @@ _CLUTTER = re.compile(
     r"(^|/)(__MACOSX|\.ipynb_checkpoints|\.git)/|(^|/)(\.DS_Store|Thumbs\.db|desktop\.ini)$"
 )
 _CANVAS = re.compile(
-    r"^(?P<name>[^_/]+?)(?:_late)?_(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+?)(?:-(?P<resubmission>\d+))?(?P<suffix>\.[^.]+)$",
+    r"^(?P<name>[^_/]+?)(?P<late>_late)?_(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+?)(?:-(?P<resubmission>\d+))?(?P<suffix>\.[^.]+)$",
     re.IGNORECASE,
 )
 _MOODLE = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assign(?:submission|feedback)_\w+?_?$")
@@ -53,6 +54,10 @@ class Entry:
     path: Path
     member: str | None = None
     order: tuple[int, int, str] = (0, 0, "")
+    submitted_at: str = ""
+    """When it was handed in (ISO 8601 with an offset), where the export says: Gradescope's."""
+    late_by: str = ""
+    """The LMS that marked it late without a time (Canvas's `_late_`), else empty."""
 
     def read(self) -> bytes:
         """The file's bytes; raises UnreadableSubmission when it cannot be read or is too large."""
@@ -164,7 +169,7 @@ def _entry(
     relative: str,
     path: Path,
     member: str | None,
-    metadata: dict[str, str],
+    metadata: dict[str, tuple[str, str]],
     label: str | None = None,
 ) -> Entry:
     """An entry named after its student, read from the LMS's naming of `relative`."""
@@ -175,19 +180,22 @@ def _entry(
         if moodle := _MOODLE.match(folder):
             return Entry(moodle["id"], moodle["name"], label, file_name, path, member)
         if gradescope := _GRADESCOPE.match(folder):
-            student = metadata.get(folder, folder)
-            return Entry(
-                student, student, label, file_name, path, member, (int(gradescope["id"]), 0, "")
-            )
+            student, created = metadata.get(folder, (folder, ""))
+            order = (int(gradescope["id"]), 0, "")
+            return Entry(student, student, label, file_name, path, member, order, created)
     if canvas := _CANVAS.match(file_name):
         order = (int(canvas["submission"]), int(canvas["resubmission"] or 0), file_name)
-        return Entry(canvas["user"], canvas["name"], label, file_name, path, member, order)
+        late = "Canvas" if canvas["late"] else ""
+        return Entry(
+            canvas["user"], canvas["name"], label, file_name, path, member, order, "", late
+        )
     stem = file_name.rsplit(".", 1)[0]
     return Entry(stem, stem, label, file_name, path, member, (0, 0, relative))
 
 
-def _gradescope_metadata(archive: zipfile.ZipFile) -> dict[str, str]:
-    """submission folder -> the first submitter's sid (or email), from Gradescope's metadata file."""
+def _gradescope_metadata(archive: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
+    """submission folder -> the first submitter's sid (or email) and when it was created (ISO
+    8601, or empty), from Gradescope's metadata file."""
     names = [n for n in archive.namelist() if n.endswith(_GRADESCOPE_METADATA)]
     if not names:
         return {}
@@ -198,15 +206,29 @@ def _gradescope_metadata(archive: zipfile.ZipFile) -> dict[str, str]:
             data: Any = yaml.safe_load(file.read(4 * 2**20))
     except Exception:  # a malformed metadata file only loses the mapping to student ids
         return {}
-    mapping: dict[str, str] = {}
+    mapping: dict[str, tuple[str, str]] = {}
     if isinstance(data, dict):
         for folder, info in data.items():
             try:
                 submitter = info[":submitters"][0]
-                mapping[str(folder)] = str(submitter.get(":sid") or submitter[":email"])
+                student = str(submitter.get(":sid") or submitter[":email"])
             except (KeyError, IndexError, TypeError, AttributeError):
                 continue
+            mapping[str(folder)] = (student, _instant(info.get(":created_at")))
     return mapping
+
+
+def _instant(value: object) -> str:
+    """A submission time as ISO 8601 with an offset (YAML reads Gradescope's as a datetime or a
+    string); empty when there is none or it has no offset (a time without one is ambiguous)."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).strip())
+        except ValueError:
+            return ""
+    return moment.isoformat() if moment.tzinfo is not None else ""
 
 
 def _one_per_student(found: Iterable[Entry], problems: list[IntakeProblem]) -> tuple[Entry, ...]:

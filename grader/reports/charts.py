@@ -50,8 +50,9 @@ def loss_curve(losses: Sequence[float], title: str) -> bytes:
         draw.line(points, fill=LINE, width=2)
     for x, y in points[:1] + points[-1:]:
         draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=LINE)
-    draw.text((left, 4), f"{title}: loss per step", fill=INK)
-    draw.text((right - 60, bottom + 8), f"{len(losses)} steps", fill=INK)
+    draw.text((left, 4), f"{title}: training loss (vertical) per optimiser step", fill=INK)
+    draw.text((left, bottom + 8), "step 1", fill=INK)
+    draw.text((right - 60, bottom + 8), f"step {len(losses)}", fill=INK)
     return _png(image)
 
 

@@ -13,28 +13,48 @@ from xml.sax.saxutils import escape, quoteattr
 
 from grader.reports.jinja import OUTCOME_LABELS, environment, points
 from grader.reports.neutral import csv_cell, xml_text
-from grader.scoring import CheckResult, ScoreBook, by_item, total
+from grader.scoring import CheckResult, ScoreBook, final, item_points
 
 
 def gradebook_csv(rows: Sequence[tuple[str, str, ScoreBook | None]], items: Sequence[str]) -> str:
-    """A CSV with columns student, name, one per item, total, max, status; a student without
-    results (`None`: not graded yet) gets 0 and the status `not graded`."""
+    """A CSV with columns student, name, one per item (with the manual points given to it), late
+    (days), late_deduction, adjustments (manual points to the total), total, max, status; a student
+    without results (`None`: not graded yet) gets 0 and the status `not graded`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", "name", *items, "total", "max", "status"])
+    writer.writerow(
+        [
+            "student",
+            "name",
+            *items,
+            "late",
+            "late_deduction",
+            "adjustments",
+            "total",
+            "max",
+            "status",
+        ]
+    )
     for student, name, book in rows:
         if book is None:
             writer.writerow(
-                [csv_cell(student), csv_cell(name), *["0"] * len(items), "0", "", "not graded"]
-            )
+                [csv_cell(student), csv_cell(name), *["0"] * len(items), "", "", "", "0", "", "not graded"]
+            )  # fmt: skip
             continue
-        per_item = by_item(book.results)
-        summary = total(book.results)
+        per_item = item_points(book)
+        summary = final(book)
+        late_off = -sum(a.points for a in book.adjustments if a.kind == "late")
+        to_total = sum(
+            a.points for a in book.adjustments if a.kind == "manual" and a.item not in per_item
+        )
         writer.writerow(
             [
                 csv_cell(student),
                 csv_cell(name),
-                *[points(per_item[i].points) if i in per_item else "0" for i in items],
+                *[points(per_item[i]) if i in per_item else "0" for i in items],
+                str(book.late_days) if book.late_days else "",
+                points(late_off) if late_off else "",
+                points(to_total) if to_total else "",
                 points(summary.points),
                 points(summary.max_points),
                 f"regrade: {summary.not_graded} not graded" if summary.needs_regrade else "graded",
@@ -77,7 +97,7 @@ def summary_html(books: Mapping[str, ScoreBook], problems: Sequence[str]) -> str
 
     from grader.reports.charts import histogram
 
-    totals = {student: total(book.results) for student, book in books.items()}
+    totals = {student: final(book) for student, book in books.items()}
     maximum = max((t.max_points for t in totals.values()), default=100.0)
     passes: dict[str, list[bool]] = {}
     described: dict[str, CheckResult] = {}

@@ -1,38 +1,97 @@
-"""A student's feedback: total, then per item its points and, for each failed check, what was
-checked and the message with its hint; as Markdown, and as HTML with the training runs' loss curves."""
+"""A student's feedback: the total and where points were lost first, then per item its points and,
+for each failed check, what was checked and the message with its hint; as Markdown, and as HTML
+with the passed checks folded and the training runs' loss curves. Both say which file was graded,
+when and by which grader, and list the late deduction and manual points with their comments."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from grader.reports.jinja import OUTCOME_LABELS, environment, floats, points
 from grader.reports.neutral import markdown_fence, visible
-from grader.scoring import CheckResult, ScoreBook, total
+from grader.reports.results import adjustment_line, all_adjustments
+from grader.scoring import CheckResult, ScoreBook, Total, final, total
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    total: Total
+    failed: list[CheckResult]
+    """Every check not passed, in the order they ran: the not graded ones too."""
+    passed: list[CheckResult]
+
+    @property
+    def lost(self) -> list[CheckResult]:
+        """The checks the submission failed (a check not graded is ours, not a loss)."""
+        return [r for r in self.failed if r.outcome != "not_graded"]
+
+    @property
+    def lost_points(self) -> float:
+        return sum(r.max_points for r in self.lost)
+
+
+def _items(book: ScoreBook) -> list[Item]:
+    groups: dict[str, list[CheckResult]] = {}
+    for result in book.results:
+        groups.setdefault(result.item, []).append(result)
+    return [
+        Item(
+            name,
+            total(results),
+            [r for r in results if r.outcome != "passed"],
+            [r for r in results if r.outcome == "passed"],
+        )
+        for name, results in groups.items()
+    ]
+
+
+def graded_line(book: ScoreBook) -> str:
+    """ "Graded hw2.ipynb on 2026-12-04 18:20 UTC by hw2-grader 0.1.0." (empty outside `grade`)."""
+    recorded = book.provenance
+    if not recorded:
+        return ""
+    when = recorded.get("graded_at", "").replace("T", " ").replace("+00:00", " UTC")
+    return (
+        f"Graded {recorded.get('file', '')} on {when} by hw2-grader {recorded.get('grader', '')}."
+    )
 
 
 def feedback_markdown(book: ScoreBook, *, title: str = "HW2 feedback") -> str:
     """The student's feedback as Markdown."""
-    summary = total(book.results)
+    summary = final(book)
+    items = _items(book)
     lines = [
         f"# {title}",
         "",
         f"**Total: {points(summary.points)} / {points(summary.max_points)}**",
         "",
     ]
+    if graded := graded_line(book):
+        lines += [visible(graded), ""]
     if summary.not_graded:
         lines += [
             f"{summary.not_graded} check(s) could not be graded because of a problem in the grader. "
             "They count 0 for now; your instructor has been notified and will regrade them.",
             "",
         ]
-    groups: dict[str, list[CheckResult]] = {}
-    for result in book.results:
-        groups.setdefault(result.item, []).append(result)
-    for item, results in groups.items():
-        item_total = total(results)
+    if adjustments := all_adjustments(book):
+        lines += ["## Adjustments", ""]
+        lines += [f"- {visible(adjustment_line(a))}" for a in adjustments]
+        lines.append("")
+    lost = [item for item in items if item.lost]
+    if lost:
+        lines += ["## Where you lost points", ""]
+        for item in lost:
+            checks = "; ".join(r.description for r in item.lost)
+            lines.append(f"- `{item.name}`: {points(item.lost_points)} point(s): {checks}")
+        lines.append("")
+    for item in items:
         lines += [
-            f"## `{item}`: {points(item_total.points)} / {points(item_total.max_points)}",
+            f"## `{item.name}`: {points(item.total.points)} / {points(item.total.max_points)}",
             "",
         ]
-        for r in results:
+        for r in item.failed + item.passed:
             mark = "✓" if r.outcome == "passed" else "✗"
             lines.append(
                 f"- {mark} {r.description} ({points(r.points)}/{points(r.max_points)}, {OUTCOME_LABELS[r.outcome]})"
@@ -57,24 +116,19 @@ def feedback_html(book: ScoreBook, *, title: str = "HW2 feedback") -> str:
 
     from grader.reports.charts import loss_curve
 
-    groups: dict[str, list[CheckResult]] = {}
-    for result in book.results:
-        groups.setdefault(result.item, []).append(result)
     curves = {
         r.check_id: base64.b64encode(loss_curve(floats(r.data["losses"]), r.item)).decode()
         for r in book.results
         if r.data.get("losses")
     }
-    items = [
-        {"name": name, "results": results, "total": total(results)}
-        for name, results in groups.items()
-    ]
     template = environment().get_template("feedback.html")
     return str(
         template.render(
             title=title,
-            total=total(book.results),
-            items=items,
+            total=final(book),
+            graded=graded_line(book),
+            adjustments=[adjustment_line(a) for a in all_adjustments(book)],
+            items=_items(book),
             curves=curves,
             labels=OUTCOME_LABELS,
         )

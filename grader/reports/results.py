@@ -11,12 +11,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from grader.scoring import CheckResult, ScoreBook, Total, total
+from grader.scoring import Adjustment, CheckResult, ScoreBook, Total, final
 
 
 def results_json(book: ScoreBook) -> str:
-    """Gradescope's results format: score, max_score, execution_time, tests (with tags = the item)."""
-    summary = total(book.results)
+    """Gradescope's results format: score, max_score, execution_time, tests (with tags = the item).
+    The score includes the late deduction and manual points, which `output` lists."""
+    summary = final(book)
     data: dict[str, Any] = {
         "score": summary.points,
         "max_score": summary.max_points,
@@ -43,11 +44,15 @@ def results_json(book: ScoreBook) -> str:
     }
     if book.provenance:  # what `grade` graded (grader.batch.provenance)
         data["extra_data"]["provenance"] = book.provenance
+    if book.adjustments or book.late_days:
+        data["extra_data"]["adjustments"] = [asdict(a) for a in book.adjustments]
+        data["extra_data"]["late"] = {"days": book.late_days, "note": book.late_note}
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
 def _output(book: ScoreBook, summary: Total) -> str:
     lines = [f"Isolation: {book.isolation}"] if book.isolation else []
+    lines += [adjustment_line(a) for a in all_adjustments(book)]
     if summary.needs_regrade:
         lines.append(
             f"{summary.not_graded} check(s) could not be graded because of a problem in the "
@@ -63,9 +68,28 @@ def load_results(path: Path) -> ScoreBook:
     isolation = str(data["extra_data"].get("isolation") or "")
     recorded = data["extra_data"].get("provenance") or {}
     provenance = {str(k): str(v) for k, v in recorded.items()} if isinstance(recorded, dict) else {}
+    late = data["extra_data"].get("late") or {}
     return ScoreBook(
         submission=str(path.parent.name),
         results=results,
         isolation=isolation,
         provenance=provenance,
+        adjustments=[Adjustment(**a) for a in data["extra_data"].get("adjustments") or []],
+        late_days=int(late.get("days", 0)),
+        late_note=str(late.get("note", "")),
     )
+
+
+def all_adjustments(book: ScoreBook) -> list[Adjustment]:
+    """The book's adjustments, with late work that cost nothing shown as a 0-point one."""
+    adjustments = list(book.adjustments)
+    if book.late_days and not any(a.kind == "late" for a in adjustments):
+        adjustments.insert(0, Adjustment("total", 0.0, book.late_note, kind="late"))
+    return adjustments
+
+
+def adjustment_line(adjustment: Adjustment) -> str:
+    """`Late: -10 (submitted ..., 1 day after the due date)`, `pool2d: +1.5 (comment)`."""
+    what = "Late" if adjustment.kind == "late" else adjustment.item
+    comment = f" ({adjustment.comment})" if adjustment.comment else ""
+    return f"{what}: {adjustment.points:+g}{comment}"

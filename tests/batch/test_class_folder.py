@@ -4,13 +4,16 @@ Sandbox and grading session are the stand-ins of test_worker (every check list i
 
 import csv
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from grader.batch import provenance
+from grader.batch import output, provenance
 from grader.batch.run import grade_class
 from grader.errors import GraderError
+from grader.policy.late import LatePolicy
+from grader.scoring import CheckResult
 from tests.batch.test_worker import World
 
 
@@ -134,3 +137,59 @@ def test_a_student_not_in_the_class_is_an_error_naming_who_is(tmp_path: Path, mo
         GraderError, match=r"no submission of zoe in .*: the students found are alice, bob"
     ):
         grade_class([submissions], tmp_path / "out", students=("zoe",))
+
+
+CHECKS = (
+    CheckResult("test_corr2d_a", "corr2d", "corr2d a.", "passed", 10.0),
+    CheckResult("test_pool2d_b", "pool2d", "pool2d b.", "failed", 5.0, message="wrong"),
+)
+DUE = datetime(2026, 12, 10, 23, 59, tzinfo=timezone(timedelta(hours=-5)))
+
+
+def test_late_work_and_manual_points_change_every_report_and_survive_a_regrade(
+    tmp_path: Path, monkeypatch
+) -> None:
+    World(monkeypatch, results=CHECKS)
+    monkeypatch.setattr(output, "load_late_policy", lambda: LatePolicy(due=DUE, per_day=10))
+    submissions = tmp_path / "canvas"
+    submissions.mkdir()
+    for name in ("doejohn_late_12345_678_hw2", "kimminji_23456_789_hw2", "leejun_34567_790_hw2"):
+        (submissions / f"{name}.ipynb").write_text("{}")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "submission_times.csv").write_text(
+        "student,submitted_at\n23456,2026-12-12T10:00:00-05:00\n"
+    )
+    (out / "adjustments.csv").write_text(
+        "student,item,points,comment,by\n"
+        "doejohn,total,2,presented in class,TA Kim\n"
+        "34567,pool2d,5,mode handled in a helper,TA Kim\n"
+        "zoe,total,1,who?,TA Kim\n"
+    )
+
+    grade_class([submissions], out)
+
+    rows = _rows(out)
+    assert {s: (r["late"], r["late_deduction"], r["adjustments"], r["pool2d"], r["total"])
+            for s, r in rows.items()} == {
+        "12345": ("1", "1.5", "2", "0", "10.5"),  # marked late by Canvas: 1 day; +2
+        "23456": ("2", "3", "", "0", "7"),  # 2026-12-12 10:00 is 2 started days late
+        "34567": ("", "", "", "5", "15"),  # +5 to pool2d
+    }  # fmt: skip
+    results = json.loads((out / "12345" / "results.json").read_text())
+    assert results["score"] == 10.5
+    assert "Late: -1.5 (marked late by Canvas (counted as 1 day))" in results["output"]
+    feedback = (out / "12345" / "feedback.md").read_text()
+    assert "**Total: 10.5 / 15**" in feedback
+    assert "- total: +2 (presented in class)" in feedback
+    assert "2 days after the due date" in (out / "23456" / "feedback.html").read_text()
+    assert (out / "problems.txt").read_text() == (
+        "adjustments.csv line 4: unknown student 'zoe'; not applied\n"
+    )
+
+    (out / "adjustments.csv").write_text("student,item,points,comment,by\n")
+    grade_class([submissions], out, students=("kimminji",))
+
+    rows = _rows(out)
+    assert [rows[s]["total"] for s in ("12345", "23456", "34567")] == ["8.5", "7", "10"]
+    assert "presented in class" not in (out / "12345" / "feedback.md").read_text()

@@ -12,7 +12,7 @@ from grader.batch import local, output
 from grader.batch.on_ray import _Grader
 from grader.errors import HarnessError
 from grader.intake.sources import Entry
-from grader.scoring import ScoreBook
+from grader.scoring import CheckResult, ScoreBook
 
 
 class World:
@@ -25,6 +25,7 @@ class World:
         template_fails: bool = False,
         collection_fails: bool = False,
         grading_fails_on: str = "",
+        results: tuple[CheckResult, ...] = (),
     ) -> None:
         self.events: list[str] = []
         world = self
@@ -54,7 +55,7 @@ class World:
                 world.events.append(f"grade {path.name}")
                 if path.name == grading_fails_on:
                     raise RuntimeError("an error of the grader's")
-                return ScoreBook(submission=str(path))
+                return ScoreBook(submission=str(path), results=list(results))
 
             def close(self) -> None:
                 world.events.append("close the session")
