@@ -42,6 +42,7 @@ def test_canvas_export_maps_files_to_user_ids(tmp_path: Path) -> None:
     assert [(p.label, p.kind) for p in intake.problems] == [
         ("submissions.zip:leesara_34567_89012_notes.pdf", "unknown")
     ]
+    assert [e.late_by for e in intake.entries] == ["", "Canvas"]
 
 
 def test_canvas_resubmission_is_graded_and_the_earlier_one_reported(tmp_path: Path) -> None:
@@ -93,7 +94,9 @@ def test_gradescope_export_reads_submitters_from_the_metadata(tmp_path: Path) ->
   - :name: Jane Doe
     :sid: '2024001'
     :email: jane@example.edu
+  :created_at: 2026-12-11 09:14:03.000000000 -05:00
 submission_222:
+  :created_at: 2026-12-11 09:14:03
   :submitters:
   - :name: Kim Minji
     :email: minji@example.edu
@@ -111,6 +114,7 @@ submission_222:
     intake = collect([archive])
 
     assert [e.student for e in intake.entries] == ["2024001", "minji@example.edu", "submission_333"]
+    assert [e.submitted_at for e in intake.entries] == ["2026-12-11T09:14:03-05:00", "", ""]
     assert intake.problems == ()
 
 
