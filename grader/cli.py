@@ -106,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
         "even if graded; the class's files still list every student in DIR",
     )
     grade.add_argument(
+        "--canvas-assignment",
+        default="HW2",
+        metavar="NAME",
+        help="the assignment column of canvas.csv; Canvas's own name for it, as its gradebook "
+        'export writes it ("HW2 (98765)"), updates that assignment (default: HW2)',
+    )
+    grade.add_argument(
         "--executor",
         choices=("local", "ray"),
         default="local",
@@ -231,6 +238,7 @@ def run_grade(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         force=args.force,
         students=tuple(args.student or ()),
+        canvas_assignment=args.canvas_assignment,
         select=_select(args.select),
         executor=args.executor,
         address=args.address,

@@ -125,7 +125,7 @@ class ScoreBook:
     """Late deductions and manual points, applied when the class's files are rebuilt."""
     late_days: int = 0
     late_note: str = ""
-    """How it is known to be late, for the student ("marked late by Canvas (counted as 1 day)")."""
+    """How it is known to be late, for the student ("marked late by Canvas, counted as 1 day")."""
 
     def add(self, result: CheckResult) -> None:
         self.results.append(result)

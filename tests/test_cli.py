@@ -120,6 +120,10 @@ def test_grade_writes_every_report(tmp_path: Path) -> None:
     assert [r["student"] for r in rows] == ["1000", "1001", "2000", "3000", "5000"]
     assert rows[0]["total"] == rows[0]["max"]
     assert float(rows[2]["pool2d"]) < 10
+    canvas = list(csv.reader((out / "canvas.csv").open()))
+    assert canvas[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert [row[1] for row in canvas[2:]] == ["1000", "1001", "2000", "3000", "5000"]
+    assert not (out / "moodle.csv").exists()
     suites = ET.parse(out / "junit.xml").getroot().findall("testsuite")
     assert len(suites) == 5
     hostile = json.loads((out / "5000" / "results.json").read_text())

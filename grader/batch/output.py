@@ -22,6 +22,7 @@ from grader.policy.adjustments import TOTAL, read_adjustments
 from grader.policy.late import TIMES_FILE, deduction, lateness, parse_instant, read_times
 from grader.reports.class_files import gradebook_csv, junit_xml, summary_html
 from grader.reports.feedback import feedback_html, feedback_markdown
+from grader.reports.lms import canvas_csv, moodle_csv
 from grader.reports.results import load_results, results_json
 from grader.reports.writing import discard_unfinished_writes, write_atomically
 from grader.rubric import load_late_policy
@@ -145,12 +146,23 @@ def record_failure(out: Path, entry: Entry, error: BaseException) -> str:
     )
 
 
+CLASS_FILES = (
+    "gradebook.csv", "canvas.csv", "moodle.csv", "summary.html", "junit.xml", "problems.txt",
+)  # fmt: skip
+"""What `write_class_reports` writes (the LMS files only where students came from that LMS)."""
+
+
 def write_class_reports(
-    out: Path, entries: Sequence[Entry], problems: Sequence[str]
+    out: Path,
+    entries: Sequence[Entry],
+    problems: Sequence[str],
+    *,
+    canvas_assignment: str = "HW2",
 ) -> dict[str, ScoreBook]:
     """problems.txt, gradebook.csv, junit.xml and summary.html from every results.json in `out`
     (students graded by earlier runs included), and a row for each of this run's `entries` without
-    one (not graded); returns the books read, by student."""
+    one (not graded); canvas.csv and moodle.csv where students came from those LMS's exports
+    (`grader.reports.lms`). Returns the books read, by student."""
     problems = list(problems)
     found: dict[str, tuple[str, str, ScoreBook | None]] = {}  # by folder
     for results in sorted(out.glob("*/results.json")):
@@ -177,6 +189,12 @@ def write_class_reports(
     books = {student: book for student, _, book in rows if book is not None}
     write_atomically(out / "problems.txt", "".join(f"{p}\n" for p in problems))
     write_atomically(out / "gradebook.csv", gradebook_csv(rows, HOMEWORK_ITEMS))
+    maximum = max((total(b.results).max_points for b in books.values()), default=0.0)
+    exported = {b.provenance.get("lms") for b in books.values()}
+    if "canvas" in exported:
+        write_atomically(out / "canvas.csv", canvas_csv(rows, canvas_assignment, maximum))
+    if "moodle" in exported:
+        write_atomically(out / "moodle.csv", moodle_csv(rows, maximum))
     write_atomically(out / "junit.xml", junit_xml(books))
     write_atomically(out / "summary.html", summary_html(books, problems))
     return books

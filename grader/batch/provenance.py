@@ -43,6 +43,8 @@ class Provenance:
     """When it was handed in, where the export says (`Entry.submitted_at`)."""
     late_by: str = ""
     """The LMS that marked it late (`Entry.late_by`)."""
+    lms: str = ""
+    """The export that named the student (`Entry.lms`): which LMS file its grade goes to."""
 
     def as_json(self) -> dict[str, str]:
         return asdict(self)
@@ -61,6 +63,7 @@ def stamp(entry: Entry, data: bytes, select: tuple[str, ...]) -> Provenance:
         graded_at=datetime.now(UTC).isoformat(timespec="seconds"),
         submitted_at=entry.submitted_at,
         late_by=entry.late_by,
+        lms=entry.lms,
     )
 
 

@@ -22,6 +22,7 @@ def grade_class(
     jobs: int = 1,
     force: bool = False,
     students: tuple[str, ...] = (),
+    canvas_assignment: str = "HW2",
     select: tuple[str, ...] = (),
     executor: str = "local",
     address: str | None = None,
@@ -68,11 +69,13 @@ def grade_class(
             flush=True,
         )
     problems = [f"{p.kind}: {p.label}: {p.message}" for p in intake.problems]
-    books = output.write_class_reports(out, intake.entries, problems)
-    print(summary_table(books))
-    print(
-        f"reports in {out}: gradebook.csv, summary.html, junit.xml, problems.txt ({len(problems)} problem(s))"
+    books = output.write_class_reports(
+        out, intake.entries, problems, canvas_assignment=canvas_assignment
     )
+    print(summary_table(books))
+    written = [name for name in output.CLASS_FILES if (out / name).exists()]
+    found = len((out / "problems.txt").read_text(encoding="utf-8").splitlines())
+    print(f"reports in {out}: {', '.join(written)} ({found} problem(s))")
 
 
 def _grade_on_ray(

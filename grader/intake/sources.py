@@ -58,6 +58,8 @@ class Entry:
     """When it was handed in (ISO 8601 with an offset), where the export says: Gradescope's."""
     late_by: str = ""
     """The LMS that marked it late without a time (Canvas's `_late_`), else empty."""
+    lms: str = ""
+    """The export that named the student: `canvas`, `moodle`, `gradescope`, or empty."""
 
     def read(self) -> bytes:
         """The file's bytes; raises UnreadableSubmission when it cannot be read or is too large."""
@@ -178,16 +180,27 @@ def _entry(
     label = label or str(path)
     for folder in parts[:-1]:
         if moodle := _MOODLE.match(folder):
-            return Entry(moodle["id"], moodle["name"], label, file_name, path, member)
+            return Entry(moodle["id"], moodle["name"], label, file_name, path, member, lms="moodle")
         if gradescope := _GRADESCOPE.match(folder):
             student, created = metadata.get(folder, (folder, ""))
             order = (int(gradescope["id"]), 0, "")
-            return Entry(student, student, label, file_name, path, member, order, created)
+            return Entry(
+                student, student, label, file_name, path, member, order, created, lms="gradescope"
+            )
     if canvas := _CANVAS.match(file_name):
         order = (int(canvas["submission"]), int(canvas["resubmission"] or 0), file_name)
         late = "Canvas" if canvas["late"] else ""
         return Entry(
-            canvas["user"], canvas["name"], label, file_name, path, member, order, "", late
+            canvas["user"],
+            canvas["name"],
+            label,
+            file_name,
+            path,
+            member,
+            order,
+            "",
+            late,
+            "canvas",
         )
     stem = file_name.rsplit(".", 1)[0]
     return Entry(stem, stem, label, file_name, path, member, (0, 0, relative))

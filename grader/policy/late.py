@@ -121,7 +121,7 @@ def lateness(
         return Lateness(days, f"submitted {when}, {_days(days)} after the due date")
     if marked_late:
         days = policy.marker_days if policy is not None else 1
-        return Lateness(days, f"marked late by {lms} (counted as {_days(days)})")
+        return Lateness(days, f"marked late by {lms}, counted as {_days(days)}")
     return None
 
 

@@ -178,7 +178,7 @@ def test_late_work_and_manual_points_change_every_report_and_survive_a_regrade(
     }  # fmt: skip
     results = json.loads((out / "12345" / "results.json").read_text())
     assert results["score"] == 10.5
-    assert "Late: -1.5 (marked late by Canvas (counted as 1 day))" in results["output"]
+    assert "Late: -1.5 (marked late by Canvas, counted as 1 day)" in results["output"]
     feedback = (out / "12345" / "feedback.md").read_text()
     assert "**Total: 10.5 / 15**" in feedback
     assert "- total: +2 (presented in class)" in feedback

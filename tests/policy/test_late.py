@@ -75,7 +75,7 @@ def test_a_marker_without_a_time_counts_marker_days() -> None:
 
     assert marked is not None
     assert marked.days == 2
-    assert marked.why == "marked late by Canvas (counted as 2 days)"
+    assert marked.why == "marked late by Canvas, counted as 2 days"
     assert lateness(None, None, True, "Canvas") is not None  # shown even without a policy
     assert lateness(LatePolicy(due=DUE), None, False) is None
 

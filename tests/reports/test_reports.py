@@ -16,8 +16,9 @@ from PIL import Image
 from grader.reports.charts import histogram, loss_curve
 from grader.reports.class_files import gradebook_csv, junit_xml, summary_html
 from grader.reports.feedback import feedback_html, feedback_markdown
+from grader.reports.lms import canvas_csv, moodle_csv
 from grader.reports.results import load_results, results_json
-from grader.scoring import CheckResult, ScoreBook
+from grader.scoring import Adjustment, CheckResult, ScoreBook
 
 HINTED = "pool2d(X, (2, 2), 'avg'): wrong values\n  expected [[2.0]]\n  got      [[8.0]]\n  hint: average computed as a sum: divide"
 
@@ -63,6 +64,25 @@ def book() -> ScoreBook:
             ),
         ],
     )
+
+
+def adjusted(lms: str = "canvas") -> ScoreBook:
+    """`book()` as `grade` leaves it for a late Canvas (or Moodle) submission with manual points."""
+    graded = book()
+    graded.provenance = {
+        "student": "12345",
+        "name": "doejohn",
+        "file": "submissions.zip:doejohn_late_12345_678_hw2.ipynb",
+        "graded_at": "2026-12-04T18:20:00+00:00",
+        "grader": "0.1.0",
+        "lms": lms,
+    }
+    graded.adjustments = [
+        Adjustment("total", -0.6, "marked late by Canvas, counted as 1 day", kind="late"),
+        Adjustment("pool2d", 1.5, "mode handled in a helper", "TA Kim"),
+    ]
+    graded.late_days, graded.late_note = 1, "marked late by Canvas, counted as 1 day"
+    return graded
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -212,6 +232,28 @@ def test_reports_render_in_headless_chromium(tmp_path: Path) -> None:
         ),
         ("junit.xml", lambda: junit_xml({"alice": book()})),
         ("feedback.html", lambda: feedback_html(book(), title="HW2 feedback for alice")),
+        ("feedback_adjusted.md", lambda: feedback_markdown(adjusted(), title="HW2 feedback")),
+        ("results_adjusted.json", lambda: results_json(adjusted())),
+        (
+            "gradebook_adjusted.csv",
+            lambda: gradebook_csv(
+                [("12345", "doejohn", adjusted())], ["corr2d", "pool2d", "LeNet"]
+            ),
+        ),
+        (
+            "canvas.csv",
+            lambda: canvas_csv(
+                [("12345", "doejohn", adjusted()), ("abc", "abc", book()), ("456", "bob", None)],
+                "HW2 (98765)",
+                7.0,
+            ),
+        ),
+        (
+            "moodle.csv",
+            lambda: moodle_csv(
+                [("123456", "Jane Doe", adjusted("moodle")), ("12345", "doejohn", adjusted())], 7.0
+            ),
+        ),
     ],
 )
 def test_reports_match_their_golden_files(golden, name, render) -> None:
