@@ -20,7 +20,7 @@ from grader.intake.submission import HOMEWORK_ITEMS
 from grader.policy.adjustments import FILE_NAME as ADJUSTMENTS
 from grader.policy.adjustments import TOTAL, read_adjustments
 from grader.policy.late import TIMES_FILE, deduction, lateness, parse_instant, read_times
-from grader.reports.class_files import gradebook_csv, junit_xml, summary_html
+from grader.reports.class_files import Student, gradebook_csv, junit_xml, summary_html
 from grader.reports.feedback import feedback_html, feedback_markdown
 from grader.reports.lms import canvas_csv, moodle_csv
 from grader.reports.results import load_results, results_json
@@ -196,5 +196,8 @@ def write_class_reports(
     if "moodle" in exported:
         write_atomically(out / "moodle.csv", moodle_csv(rows, maximum))
     write_atomically(out / "junit.xml", junit_xml(books))
-    write_atomically(out / "summary.html", summary_html(books, problems))
+    students = [
+        Student(student, name, folder, book) for folder, (student, name, book) in found.items()
+    ]
+    write_atomically(out / "summary.html", summary_html(students, problems))
     return books

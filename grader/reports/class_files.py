@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import csv
 import io
+import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from grader.reports.jinja import OUTCOME_LABELS, environment, points
 from grader.reports.neutral import csv_cell, xml_text
-from grader.scoring import CheckResult, ScoreBook, final, item_points
+from grader.scoring import CheckResult, ScoreBook, Total, by_item, final, item_points, total
 
 
 def gradebook_csv(rows: Sequence[tuple[str, str, ScoreBook | None]], items: Sequence[str]) -> str:
@@ -91,55 +94,134 @@ def junit_xml(books: Mapping[str, ScoreBook]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def summary_html(books: Mapping[str, ScoreBook], problems: Sequence[str]) -> str:
-    """The staff summary of a batch as a self-contained HTML page."""
+@dataclass(frozen=True)
+class Student:
+    """A row of the class: the student's id and name, the folder of their reports (relative to the
+    summary), and their results (None when not graded)."""
+
+    id: str
+    name: str
+    folder: str
+    book: ScoreBook | None
+
+
+def status(book: ScoreBook | None) -> str:
+    if book is None:
+        return "not graded"
+    summary = total(book.results)
+    return f"regrade: {summary.not_graded} not graded" if summary.needs_regrade else "graded"
+
+
+def summary_html(students: Sequence[Student], problems: Sequence[str]) -> str:
+    """The staff summary of a class as a self-contained HTML page: intake problems first, the
+    items by failure rate with their checks folded beneath, the named mistakes with who made them,
+    and a sortable table of students linking to each one's feedback."""
     import base64
 
     from grader.reports.charts import histogram
 
+    graded = [s for s in students if s.book is not None]
+    books = {s.id: s.book for s in graded if s.book is not None}
     totals = {student: final(book) for student, book in books.items()}
     maximum = max((t.max_points for t in totals.values()), default=100.0)
-    passes: dict[str, list[bool]] = {}
-    described: dict[str, CheckResult] = {}
-    mistakes: dict[str, set[str]] = {}
-    for student, book in books.items():
-        for r in book.results:
-            if r.outcome == "not_graded":
-                continue
-            passes.setdefault(r.check_id, []).append(r.outcome == "passed")
-            described.setdefault(r.check_id, r)
-            if r.mistake:
-                mistakes.setdefault(r.mistake, set()).add(student)
-    checks = [
-        {
-            "item": described[c].item,
-            "description": described[c].description,
-            "rate": f"{sum(v)}/{len(v)}",
-        }
-        for c, v in passes.items()
-    ]
-    seconds = {s: round(sum(r.seconds for r in b.results), 2) for s, b in books.items()}
+    scores = sorted(t.points for t in totals.values())
     isolations = Counter(book.isolation for book in books.values())
+    seconds = {s: round(sum(r.seconds for r in b.results), 2) for s, b in books.items()}
     template = environment().get_template("summary.html")
     return str(
         template.render(
-            graded=len(books),
-            mean=(sum(t.points for t in totals.values()) / len(totals)) if totals else 0.0,
+            graded=len(graded),
+            not_graded=len(students) - len(graded),
+            mean=round(sum(scores) / len(scores), 1) if scores else 0.0,
+            median=round(statistics.median(scores), 1) if scores else 0.0,
             maximum=maximum,
-            histogram=base64.b64encode(
-                histogram([t.points for t in totals.values()], maximum)
-            ).decode(),
-            checks=checks,
-            mistakes=sorted(
-                ((k, len(v)) for k, v in mistakes.items()), key=lambda kv: (-kv[1], kv[0])
-            ),
-            slowest=sorted(seconds.items(), key=lambda kv: -kv[1])[:10],
-            failing=[
-                (s, f"{t.points:g} / {t.max_points:g}")
-                for s, t in totals.items()
-                if t.points < t.max_points
+            histogram=base64.b64encode(histogram(scores, maximum)).decode(),
+            items=_items(books),
+            mistakes=_mistakes(graded),
+            students=[
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "link": f"{quote(s.folder)}/feedback.html" if s.book is not None else "",
+                    "score": totals[s.id].points if s.book is not None else None,
+                    "late": s.book.late_days if s.book is not None else 0,
+                    "status": status(s.book),
+                }
+                for s in sorted(students, key=lambda s: (s.name.lower(), s.id))
             ],
+            slowest=sorted(seconds.items(), key=lambda kv: -kv[1])[:10],
             problems=list(problems),
             isolations=sorted(isolations.items()),
         )
+    )
+
+
+@dataclass(frozen=True)
+class CheckRate:
+    description: str
+    passed: int
+    count: int
+
+
+@dataclass(frozen=True)
+class ItemRate:
+    name: str
+    full: int
+    """Submissions that earned all of the item's points."""
+    count: int
+    mean: float
+    max: float
+    checks: list[CheckRate]
+
+    @property
+    def failure_rate(self) -> float:
+        return 1 - self.full / self.count
+
+
+def _items(books: Mapping[str, ScoreBook]) -> list[ItemRate]:
+    """Each item: how many submissions earned all its points, its mean, and its checks' pass
+    rates (the least passed first); the items most often failed first."""
+    per_item: dict[str, list[Total]] = {}
+    checks: dict[str, dict[str, list[bool]]] = {}
+    described: dict[str, CheckResult] = {}
+    for book in books.values():
+        for item, item_total in by_item(book.results).items():
+            per_item.setdefault(item, []).append(item_total)
+        for r in book.results:
+            if r.outcome == "not_graded":
+                continue
+            checks.setdefault(r.item, {}).setdefault(r.check_id, []).append(r.outcome == "passed")
+            described.setdefault(r.check_id, r)
+    rows = [
+        ItemRate(
+            name=item,
+            full=sum(t.points >= t.max_points for t in totals),
+            count=len(totals),
+            mean=round(sum(t.points for t in totals) / len(totals), 1),
+            max=totals[0].max_points,
+            checks=sorted(
+                (
+                    CheckRate(described[c].description, sum(v), len(v))
+                    for c, v in checks.get(item, {}).items()
+                ),
+                key=lambda rate: rate.passed / rate.count,
+            ),
+        )
+        for item, totals in per_item.items()
+    ]
+    return sorted(rows, key=lambda row: -row.failure_rate)
+
+
+def _mistakes(graded: Sequence[Student]) -> list[tuple[str, list[Student]]]:
+    """Each named mistake (from the checks' diagnoses, never from message text) with the students
+    who made it, the most common first."""
+    made: dict[str, dict[str, Student]] = {}
+    for student in graded:
+        assert student.book is not None
+        for r in student.book.results:
+            if r.mistake:
+                made.setdefault(r.mistake, {})[student.id] = student
+    return sorted(
+        ((name, list(who.values())) for name, who in made.items()),
+        key=lambda kv: (-len(kv[1]), kv[0]),
     )

