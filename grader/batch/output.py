@@ -53,7 +53,19 @@ def prepare(
             reason = provenance.why_regrade(_recorded(results), current)
             if reason is not None:
                 pending.append((entry, reason))
+            else:
+                _refresh(results, current)
     return pending
+
+
+def _refresh(results: Path, current: provenance.Provenance) -> None:
+    """Keep what the export says of an unchanged submission (its name, file, time, late marker)
+    as it says it now: a re-export that marks it late needs no regrade, but must not be ignored."""
+    book = load_results(results)
+    fresh = {key: getattr(current, key) for key in provenance.FROM_THE_EXPORT}
+    if {key: book.provenance.get(key, "") for key in fresh} != fresh:
+        book.provenance.update(fresh)
+        write_atomically(results, results_json(book))
 
 
 def _recorded(results: Path) -> dict[str, str] | None:

@@ -50,6 +50,10 @@ class Provenance:
         return asdict(self)
 
 
+FROM_THE_EXPORT = ("name", "file", "submitted_at", "late_by", "lms")
+"""What the export says of a submission beside its bytes: kept up to date without a regrade."""
+
+
 def stamp(entry: Entry, data: bytes, select: tuple[str, ...]) -> Provenance:
     """The provenance of grading `data` (the bytes of `entry`) now, with the checks `select` picks."""
     return Provenance(

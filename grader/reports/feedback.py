@@ -30,6 +30,10 @@ class Item:
     def lost_points(self) -> float:
         return sum(r.max_points for r in self.lost)
 
+    @property
+    def lost_checks(self) -> str:
+        return "; ".join(r.description.rstrip(".") for r in self.lost)
+
 
 def _items(book: ScoreBook) -> list[Item]:
     groups: dict[str, list[CheckResult]] = {}
@@ -52,9 +56,9 @@ def graded_line(book: ScoreBook) -> str:
     if not recorded:
         return ""
     when = recorded.get("graded_at", "").replace("T", " ").replace("+00:00", " UTC")
-    return (
-        f"Graded {recorded.get('file', '')} on {when} by hw2-grader {recorded.get('grader', '')}."
-    )
+    # The file's own name: the folder it was graded from is the staff's, not the student's.
+    file = recorded.get("file", "").rsplit(":", 1)[-1].replace("\\", "/").rsplit("/", 1)[-1]
+    return f"Graded {file} on {when} by hw2-grader {recorded.get('grader', '')}."
 
 
 def feedback_markdown(book: ScoreBook, *, title: str = "HW2 feedback") -> str:
@@ -83,8 +87,9 @@ def feedback_markdown(book: ScoreBook, *, title: str = "HW2 feedback") -> str:
     if lost:
         lines += ["## Where you lost points", ""]
         for item in lost:
-            checks = "; ".join(r.description for r in item.lost)
-            lines.append(f"- `{item.name}`: {points(item.lost_points)} point(s): {checks}")
+            lines.append(
+                f"- `{item.name}`: {points(item.lost_points)} point(s): {item.lost_checks}"
+            )
         lines.append("")
     for item in items:
         lines += [

@@ -5,7 +5,7 @@ lines it prints)."""
 from __future__ import annotations
 
 from grader.reports.neutral import terminal
-from grader.scoring import CheckResult, ScoreBook, by_item, total
+from grader.scoring import CheckResult, ScoreBook, by_item, final, total
 
 
 def terminal_summary(book: ScoreBook) -> str:
@@ -35,10 +35,11 @@ def terminal_summary(book: ScoreBook) -> str:
 
 
 def summary_table(books: dict[str, ScoreBook]) -> str:
-    """One line per student: total, and the items that lost points."""
+    """One line per student: total (late deduction and manual points included), and the items
+    that lost points."""
     lines = [f"{'student':24s} {'score':>9s}  items that lost points"]
     for student, book in books.items():
-        summary = total(book.results)
+        summary = final(book)
         lost = [item for item, t in by_item(book.results).items() if t.points < t.max_points]
         lines.append(
             f"{terminal(student)[:24]:24s} {summary.points:4g}/{summary.max_points:<4g}  {', '.join(lost) or '-'}"

@@ -193,3 +193,26 @@ def test_late_work_and_manual_points_change_every_report_and_survive_a_regrade(
     rows = _rows(out)
     assert [rows[s]["total"] for s in ("12345", "23456", "34567")] == ["8.5", "7", "10"]
     assert "presented in class" not in (out / "12345" / "feedback.md").read_text()
+
+
+def test_a_re_export_that_marks_a_submission_late_applies_without_a_regrade(
+    tmp_path: Path, monkeypatch
+) -> None:
+    world = World(monkeypatch, results=CHECKS)
+    monkeypatch.setattr(output, "load_late_policy", lambda: LatePolicy(due=DUE, per_day=10))
+    submissions = tmp_path / "canvas"
+    submissions.mkdir()
+    (submissions / "doejohn_12345_678_hw2.ipynb").write_text("{}")
+    out = tmp_path / "out"
+    grade_class([submissions], out)
+    assert _rows(out)["12345"]["total"] == "10"
+    (submissions / "doejohn_12345_678_hw2.ipynb").rename(
+        submissions / "doejohn_late_12345_678_hw2.ipynb"
+    )
+    world.events.clear()
+
+    grade_class([submissions], out)
+
+    assert _graded(world) == []
+    assert (_rows(out)["12345"]["late"], _rows(out)["12345"]["total"]) == ("1", "8.5")
+    assert "marked late by Canvas" in (out / "12345" / "feedback.md").read_text()

@@ -211,49 +211,51 @@ def test_summary_counts_the_common_mistakes() -> None:
     shutil.which("chromium") is None, reason="Debian's chromium package is not installed"
 )
 def test_reports_render_in_headless_chromium(tmp_path: Path) -> None:
-    for name, page in (
-        ("feedback.html", feedback_html(book())),
-        ("summary.html", summary_html(class_of({"a": book()}), [])),
-    ):
+    """A class with failures, late work and manual points, as its pages show in a browser: the
+    screenshot renders, and the DOM after the page's own script ran says what a TA and a student
+    need (the students table sorted by a click on its score header)."""
+    students = [
+        Student("12345", "doejohn", "12345", adjusted()),
+        Student("23456", "kimminji", "23456", ScoreBook(results=book().results[:1])),
+        Student("34567", "leejun", "34567", None),
+    ]
+    click = "<script>document.querySelectorAll('#students th')[2].click()</script></body>"
+    pages = {
+        "feedback.html": feedback_html(adjusted(), title="HW2 feedback for doejohn"),
+        "summary.html": summary_html(students, ["unknown: canvas.zip:notes.pdf: not a notebook"]),
+        "sorted.html": summary_html(students, []).replace("</body>", click),
+    }
+    doms = {}
+    for name, page in pages.items():
         path = tmp_path / name
         path.write_text(page, encoding="utf-8")
         shot = tmp_path / f"{name}.png"
         done = subprocess.run(
-            [
-                "chromium",
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                f"--user-data-dir={tmp_path / 'profile'}",
-                f"--screenshot={shot}",
-                "--window-size=1024,1400",
-                path.as_uri(),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+            ["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
+             "--window-size=1024,1400", path.as_uri()],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
         assert done.returncode == 0, done.stderr[-2000:]
         assert png_size(shot.read_bytes()) == (1024, 1400)
         dom = subprocess.run(
-            [
-                "chromium",
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                f"--user-data-dir={tmp_path / 'profile2'}",
-                "--dump-dom",
-                path.as_uri(),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert "Total: 3 / 7" in dom.stdout or "graded submissions" in dom.stdout
+            ["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+             f"--user-data-dir={tmp_path / 'profile2'}", "--dump-dom", path.as_uri()],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        doms[name] = dom.stdout
+
+    feedback = doms["feedback.html"]
+    assert "Total: 3.9 / 7" in feedback
+    assert "Late: -0.6 (marked late by Canvas, counted as 1 day)" in feedback
+    assert feedback.index("Where you lost points") < feedback.index('id="item-corr2d"')
+    summary = doms["summary.html"]
+    assert summary.index("notes.pdf") < summary.index("Items, most often failed first")
+    assert '<a href="12345/feedback.html">feedback</a>' in summary
+    table = doms["sorted.html"].split('id="students"')[1].split("</tbody>")[0]
+    rows = table.split("<tr>")[2:]
+    assert [row.split("<td>")[1].split("<")[0] for row in rows] == ["leejun", "kimminji", "doejohn"]
 
 
 @pytest.mark.parametrize(
