@@ -29,8 +29,22 @@ class Item:
     decorator: str = ""
 
 
-Cell = str | Item
-"""A markdown cell (a string starting with '#'), a code cell (any other string), or an Item."""
+@dataclass(frozen=True)
+class Written:
+    """A section answered in prose: its heading and question (a block quote), then the answer, a
+    placeholder in the template, the homework text's answer in the solution. Staff grade these
+    by hand (`grader.reports.written`)."""
+
+    heading: str
+    question: str
+    answer: str
+
+
+PLACEHOLDER = "*Your answer here.*"
+
+Cell = str | Item | Written
+"""A markdown cell (a string starting with '#'), a code cell (any other string), an Item, or a
+Written section."""
 
 IMPORTS = """\
 import torch
@@ -42,7 +56,24 @@ from d2l import torch as d2l"""
 CELLS: tuple[Cell, ...] = (
     "# COSE474 Deep Learning HW2: convolutional networks\n\n"
     "Fill in every cell marked `TODO`, keeping the names and signatures. The grader imports your "
-    "functions and classes from this notebook; cells that train on Fashion-MNIST are not run by it.",
+    "functions and classes from this notebook; cells that train on Fashion-MNIST are not run by it. "
+    "Answer the questions in block quotes in the Markdown cell below each: your instructor reads them.",
+    "## 7.1 From Fully Connected Layers to Convolutions",
+    Written(
+        "### 7.1.1 Invariance",
+        "Which principles should the first layers of a network for images follow, and why?",
+        "The position of the patch of the image that is currently analyzed should not be treated "
+        "differently depending on where the patch is located in the image. (translation "
+        "invariance) Depending on how deep a layer is in the network it should be able to capture "
+        "longer-range features.",
+    ),
+    Written(
+        "### 7.1.4 Channels",
+        "Why do images and hidden representations have channels, and what are they called?",
+        "One pixel in an image has 3 channels (R - Red, G - Green, B - Blue) Therefore it is also "
+        "a good idea to incorporate multiple channels into the hidden representations of our "
+        "input. These channels are also called feature maps.",
+    ),
     "## 7.2 Convolutions for Images\n\n### 7.2.1 The Cross-Correlation Operation",
     IMPORTS,
     Item(
@@ -88,6 +119,24 @@ for i in range(10):
     if (i + 1) % 2 == 0:
         print(f'epoch {i + 1}, loss {l.sum():.3f}')""",
     "conv2d.weight.data.reshape((1, 2))",
+    Written(
+        "### 7.2.5 Cross-Correlation and Convolution",
+        "How does a layer that computes a cross-correlation give a strict convolution, and does "
+        "the choice change what a convolutional layer computes once trained?",
+        "In order to receive the output of a strict convolution operation from a two-dimensional "
+        "convolution layer instead of a cross-correlation, the kernel tensor needs to be flipped "
+        "both horizontally and vertically before performing the cross-correlation operation with "
+        "the input tensor. The output of the convolution layers does not change depending on if a "
+        "convolution or cross-correlation operation was performed.",
+    ),
+    Written(
+        "### 7.2.6 Feature Map and Receptive Field",
+        "What are a feature map and a receptive field?",
+        "**Feature Map:** The output from a convolutional layer. Learned representations of the "
+        "dimensions to the next layer.\n\n**Receptive Field:** For any element $x$ in a CNN, the "
+        "receptive field refers to any other element in the CNN that has an influence on the "
+        "calculation of $x$ during forward propagation.",
+    ),
     "## 7.3 Padding and Stride",
     Item(
         ("comp_conv2d",),
@@ -202,6 +251,25 @@ def layer_summary(self, X_shape):
     "model.apply_init([next(iter(data.get_dataloader(True)))[0]], d2l.init_cnn)\n"
     "trainer.fit(model, data)",
     "## 8.6 Residual Networks (ResNet)",
+    Written(
+        "### 8.6.1 Function Classes",
+        "Why does a larger class of functions not always give a better network, and when does it?",
+        "Given $F$, the class of functions that a given network architecture can reach, we want to "
+        'find $f_F^*$, the closest representation of the "true" function $f^*$ that is '
+        "contained in $F$. Even though it might make sense to increase the size of the function "
+        "class as much as possible, this can sometimes have a negative effect on the quality of "
+        "the best possible function in the class. Unless $F \\subseteq F'$, we cannot guarantee, "
+        "that $f_{F'}^*$ is better than $f_F^*$.",
+    ),
+    Written(
+        "### 8.6.2 Residual Blocks",
+        "What does a residual block learn instead of the mapping f(x), and why does that help?",
+        "Instead of having to learn the underlying mapping $f(x)$ directly as a regular block "
+        "would, a residual block has to learn the residual mapping $g(x) = f(x) - x$. If the "
+        "underlying mapping is the identity function $f(x) = x$, using a residual block makes "
+        "this a lot easier. With residual blocks, inputs can forward propagate faster through the "
+        "residual connections across layers.",
+    ),
     Item(
         ("Residual",),
         '''class Residual(nn.Module):  #@save
@@ -267,6 +335,9 @@ def build(*, solved: bool) -> nbformat.NotebookNode:
     for cell in CELLS:
         if isinstance(cell, Item):
             cells.append(nbformat.v4.new_code_cell(solution(cell) if solved else cell.template))
+        elif isinstance(cell, Written):
+            cells.append(nbformat.v4.new_markdown_cell(f"{cell.heading}\n\n> {cell.question}"))
+            cells.append(nbformat.v4.new_markdown_cell(cell.answer if solved else PLACEHOLDER))
         elif cell.startswith("#"):
             cells.append(nbformat.v4.new_markdown_cell(cell))
         else:

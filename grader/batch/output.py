@@ -8,6 +8,7 @@ run that regrades one student leaves every other row as it was.
 
 from __future__ import annotations
 
+import json
 import re
 import traceback
 from collections.abc import Sequence
@@ -15,16 +16,19 @@ from pathlib import Path
 
 from grader.batch import provenance
 from grader.errors import GraderError
+from grader.intake.answers import written_answers
 from grader.intake.sources import Entry
 from grader.intake.submission import HOMEWORK_ITEMS
-from grader.policy.adjustments import FILE_NAME as ADJUSTMENTS
-from grader.policy.adjustments import TOTAL, read_adjustments
+from grader.policy.adjustments import FILES as ADJUSTMENTS_FILES
+from grader.policy.adjustments import TOTAL, Adjustments, read_adjustments
 from grader.policy.late import TIMES_FILE, deduction, lateness, parse_instant, read_times
 from grader.reports.class_files import Student, gradebook_csv, junit_xml, summary_html
 from grader.reports.feedback import feedback_html, feedback_markdown
 from grader.reports.lms import canvas_csv, moodle_csv
 from grader.reports.results import load_results, results_json
 from grader.reports.writing import discard_unfinished_writes, write_atomically
+from grader.reports.written import FILE_NAME as WRITTEN
+from grader.reports.written import Writer, written_html
 from grader.rubric import load_late_policy
 from grader.scoring import Adjustment, ScoreBook, total
 
@@ -116,7 +120,12 @@ def _apply_policies(out: Path, found: dict[str, tuple[str, str, ScoreBook | None
         ids.setdefault(name, student)
     ids.update({student: student for student, _, _ in found.values()})
     policy = load_late_policy()
-    manual = read_adjustments(out / ADJUSTMENTS, ids, HOMEWORK_ITEMS)
+    manual = Adjustments()
+    for path in sorted(out.glob(ADJUSTMENTS_FILES)):  # adjustments.csv, adjustments_written.csv
+        found_here = read_adjustments(path, ids, HOMEWORK_ITEMS)
+        for student, rows in found_here.by_student.items():
+            manual.by_student.setdefault(student, []).extend(rows)
+        manual.problems += found_here.problems
     times, problems = read_times(out / TIMES_FILE, ids)
     for folder, (student, name, book) in found.items():
         if book is None:
@@ -135,6 +144,45 @@ def _apply_policies(out: Path, found: dict[str, tuple[str, str, ScoreBook | None
             book.adjustments, book.late_days, book.late_note = adjustments, days, note
             _write_reports(out / folder, book, name)
     return manual.problems + problems
+
+
+ANSWERS = "answers.json"
+"""A student's written answers (`grader.intake.answers`), with the digest of the file they are from."""
+
+
+def _write_written_answers(
+    out: Path, entries: Sequence[Entry], found: dict[str, tuple[str, str, ScoreBook | None]]
+) -> None:
+    """Each graded submission of this run's answers.json (read again only when its file changed),
+    then written.html from every student's."""
+    for entry in entries:
+        folder = student_folder(out, entry)
+        book = found.get(folder.name, (None, None, None))[2]
+        if book is None:
+            continue
+        digest = book.provenance.get("digest", "")
+        path = folder / ANSWERS
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            kept = None
+        if isinstance(kept, dict) and kept.get("digest") == digest and digest:
+            continue
+        answers, named = written_answers(read_or_empty(entry), entry.name)
+        record = {"digest": digest, "answers": answers, "titles": named}
+        write_atomically(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
+    writers = []
+    titles: dict[str, str] = {}
+    for name_of_folder in sorted(found):
+        student, name, _ = found[name_of_folder]
+        try:
+            record = json.loads((out / name_of_folder / ANSWERS).read_text(encoding="utf-8"))
+            answers = {str(k): str(v) for k, v in record["answers"].items()}
+            titles.update({str(k): str(v) for k, v in record["titles"].items() if k not in titles})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        writers.append(Writer(student, name, answers))
+    write_atomically(out / WRITTEN, written_html(writers, titles))
 
 
 GRADER_ERROR = "grader-error.txt"
@@ -159,7 +207,8 @@ def record_failure(out: Path, entry: Entry, error: BaseException) -> str:
 
 
 CLASS_FILES = (
-    "gradebook.csv", "canvas.csv", "moodle.csv", "summary.html", "junit.xml", "problems.txt",
+    "gradebook.csv", "canvas.csv", "moodle.csv", "summary.html", "written.html", "junit.xml",
+    "problems.txt",
 )  # fmt: skip
 """What `write_class_reports` writes (the LMS files only where students came from that LMS)."""
 
@@ -197,6 +246,7 @@ def write_class_reports(
                     f"(see {folder.name}/{GRADER_ERROR}); run `grade` again to grade it"
                 )
     problems += _apply_policies(out, found)
+    _write_written_answers(out, entries, found)
     rows = sorted(found.values(), key=lambda row: row[0])
     books = {student: book for student, _, book in rows if book is not None}
     write_atomically(out / "problems.txt", "".join(f"{p}\n" for p in problems))

@@ -1,7 +1,10 @@
 """Helpers the model checks share: the layers probe as data, structure comparisons with named
 mistakes, and training smoke runs on the synthetic Fashion-MNIST stand-in."""
 
+import json
 import math
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -85,11 +88,43 @@ def synthetic_batch(n, side, seed=0):
     return synthetic_fashion_mnist(n, seed=seed, resize=(side, side))
 
 
-def smoke_train(
-    process, model, what, *, side, steps, lr, batch_size, drop, optimizer="adam", record=None
-):
-    """Optimiser steps on one fixed batch of synthetic Fashion-MNIST, after the book's Xavier init; fail
-    unless the loss ends below `drop` times where it started, with no NaN or infinity on the way."""
+@dataclass(frozen=True)
+class SmokeRun:
+    """A training smoke run: `steps` optimiser steps on one batch of `batch_size` synthetic images
+    of `side` x `side`; it passes when the loss ends below `drop` times where it started."""
+
+    side: int
+    steps: int
+    lr: float
+    batch_size: int
+    drop: float
+    optimizer: str = "adam"
+
+
+SMOKE_RUNS = {
+    "LeNet": SmokeRun(side=28, steps=100, lr=0.01, batch_size=16, drop=0.95),
+    "small VGG": SmokeRun(side=16, steps=3, lr=0.1, batch_size=8, drop=0.9, optimizer="sgd"),
+    "ResNet18": SmokeRun(side=16, steps=3, lr=1e-3, batch_size=4, drop=2 / 3),
+}
+REFERENCE_LOSSES = Path(__file__).with_name("reference_losses.json")
+"""The book's models' losses in each smoke run (`python -m tests.support.reference_losses` writes
+it; a test keeps it true), drawn beside the student's in the feedback."""
+
+
+@remember
+def reference_losses(name):
+    try:
+        return [float(v) for v in json.loads(REFERENCE_LOSSES.read_text())[name]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def smoke_train(process, model, what, name, record=None):
+    """The smoke run `SMOKE_RUNS[name]` of `model`, after the book's Xavier init; fail unless the
+    loss ends below its `drop` times where it started, with no NaN or infinity on the way."""
+    run = SMOKE_RUNS[name]
+    side, steps, lr, batch_size = run.side, run.steps, run.lr, run.batch_size
+    drop, optimizer = run.drop, run.optimizer
     X, y = synthetic_batch(batch_size, side)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     result = process.probe(
@@ -110,6 +145,7 @@ def smoke_train(
     if record is not None:
         record("losses", losses)
         record("device", result["device"])
+        record("reference_losses", reference_losses(name))
     if len(losses) < steps or not all(math.isfinite(v) for v in losses):
         fail(
             what,

@@ -199,11 +199,7 @@ def test_lenet_loss_falls_in_a_short_training_run(LeNet, process, record_propert
         process,
         model,
         "training LeNet",
-        side=28,
-        steps=100,
-        lr=0.01,
-        batch_size=16,
-        drop=0.95,
+        "LeNet",
         record=record_property,
     )
 

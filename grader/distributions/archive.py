@@ -11,6 +11,8 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+from grader.rubric import LATE
+
 ROOT = Path(__file__).resolve().parents[2]
 GRADER = ROOT / "grader"
 D2L = ROOT / "d2lcompat"
@@ -47,8 +49,10 @@ def package_files(*, hidden: bool) -> list[tuple[Path, str]]:
 
 
 def public_rubric() -> str:
-    """rubric.toml without its hidden entries (their names and points stay with the staff)."""
+    """rubric.toml without its hidden entries (their names and points stay with the staff), nor
+    the late policy (applied by staff to a class's grades)."""
     data = tomllib.loads((GRADER / "rubric.toml").read_text(encoding="utf-8"))
+    data.pop(LATE, None)
     lines = ["# The public checks' points (the staff grade with more checks than these).", ""]
     for item, checks in data.items():
         public = {

@@ -25,6 +25,8 @@ from pathlib import Path
 from grader.scoring import Adjustment
 
 FILE_NAME = "adjustments.csv"
+FILES = "adjustments*.csv"
+"""Every file of manual points in the report folder: staff's own, and those `written.html` saves."""
 COLUMNS = ("student", "item", "points", "comment", "by")
 TOTAL = "total"
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from PIL import Image, ImageDraw
 
 WIDTH, HEIGHT, MARGIN = 480, 240, 40
-INK, GRID, LINE = (40, 40, 40), (220, 220, 220), (31, 119, 180)
+INK, GRID, LINE, REFERENCE = (40, 40, 40), (220, 220, 220), (31, 119, 180), (150, 150, 150)
 
 
 def _canvas() -> tuple[Image.Image, ImageDraw.ImageDraw]:
@@ -26,10 +26,11 @@ def _png(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def loss_curve(losses: Sequence[float], title: str) -> bytes:
-    """A line chart of `losses` against the step, with the first and last values labelled."""
+def loss_curve(losses: Sequence[float], title: str, reference: Sequence[float] = ()) -> bytes:
+    """A line chart of `losses` against the step (blue), with the book's model's `reference`
+    losses in the same run (grey) where given; both axes named, the loss's range labelled."""
     image, draw = _canvas()
-    values = [v for v in losses if math.isfinite(v)] or [0.0]
+    values = [v for v in [*losses, *reference] if math.isfinite(v)] or [0.0]
     low, high = min(values), max(values)
     span = (high - low) or 1.0
     left, top, right, bottom = MARGIN, 24, WIDTH - 12, HEIGHT - MARGIN + 10
@@ -38,21 +39,29 @@ def loss_curve(losses: Sequence[float], title: str) -> bytes:
         draw.line([(left, y), (right, y)], fill=GRID)
         draw.text((2, y - 6), f"{low + fraction * span:.2f}", fill=INK)
     draw.line([(left, top), (left, bottom), (right, bottom)], fill=INK)
-    steps = max(len(losses) - 1, 1)
-    points = [
-        (
-            left + i / steps * (right - left),
-            bottom - ((v if math.isfinite(v) else high) - low) / span * (bottom - top),
-        )
-        for i, v in enumerate(losses)
-    ]
+    steps = max(len(losses), len(reference), 2) - 1
+
+    def place(series: Sequence[float]) -> list[tuple[float, float]]:
+        return [
+            (
+                left + i / steps * (right - left),
+                bottom - ((v if math.isfinite(v) else high) - low) / span * (bottom - top),
+            )
+            for i, v in enumerate(series)
+        ]
+
+    if len(reference) > 1:
+        draw.line(place(reference), fill=REFERENCE, width=2)
+    points = place(losses)
     if len(points) > 1:
         draw.line(points, fill=LINE, width=2)
     for x, y in points[:1] + points[-1:]:
         draw.ellipse([x - 3, y - 3, x + 3, y + 3], fill=LINE)
     draw.text((left, 4), f"{title}: training loss (vertical) per optimiser step", fill=INK)
+    if reference:
+        draw.text((right - 150, 14), "yours: blue, the book's: grey", fill=INK)
     draw.text((left, bottom + 8), "step 1", fill=INK)
-    draw.text((right - 60, bottom + 8), f"step {len(losses)}", fill=INK)
+    draw.text((right - 60, bottom + 8), f"step {steps + 1}", fill=INK)
     return _png(image)
 
 

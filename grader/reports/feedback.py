@@ -122,7 +122,9 @@ def feedback_html(book: ScoreBook, *, title: str = "HW2 feedback") -> str:
     from grader.reports.charts import loss_curve
 
     curves = {
-        r.check_id: base64.b64encode(loss_curve(floats(r.data["losses"]), r.item)).decode()
+        r.check_id: base64.b64encode(
+            loss_curve(floats(r.data["losses"]), r.item, floats(r.data.get("reference_losses")))
+        ).decode()
         for r in book.results
         if r.data.get("losses")
     }

@@ -15,6 +15,7 @@ from grader.errors import GraderError
 from grader.policy.late import LatePolicy
 from grader.scoring import CheckResult
 from tests.batch.test_worker import World
+from tests.intake.test_answers import notebook
 
 
 def _class(folder: Path, *names: str) -> Path:
@@ -216,3 +217,32 @@ def test_a_re_export_that_marks_a_submission_late_applies_without_a_regrade(
     assert _graded(world) == []
     assert (_rows(out)["12345"]["late"], _rows(out)["12345"]["total"]) == ("1", "8.5")
     assert "marked late by Canvas" in (out / "12345" / "feedback.md").read_text()
+
+
+def test_written_answers_are_collected_and_the_points_given_there_count(
+    tmp_path: Path, monkeypatch
+) -> None:
+    World(monkeypatch, results=CHECKS)
+    submissions = tmp_path / "class"
+    submissions.mkdir()
+    (submissions / "alice.ipynb").write_bytes(
+        notebook(("markdown", "### 7.2.5 Cross-Correlation and Convolution\n\nFlip it."))
+    )
+    (submissions / "bob.ipynb").write_bytes(notebook(("markdown", "# nothing written")))
+    out = tmp_path / "out"
+    grade_class([submissions], out)
+
+    page = (out / "written.html").read_text()
+    assert "7.2.5 Cross-Correlation and Convolution" in page
+    assert "Flip it." in page
+    assert "(1 of 2 answered)" in page
+
+    (out / "adjustments_written.csv").write_text(
+        'student,item,points,comment,by\nalice,total,2,"written answer 7.2.5: right",written.html\n'
+    )
+    grade_class([submissions], out)
+
+    assert _rows(out)["alice"]["total"] == "12"
+    assert (
+        "- total: +2 (written answer 7.2.5: right)" in (out / "alice" / "feedback.md").read_text()
+    )

@@ -123,3 +123,23 @@ def test_the_gradescope_bundle_grades_a_submission(tmp_path: Path) -> None:
     data = json.loads(results.read_text())
     assert data["score"] == data["max_score"] > 0
     assert {t["tags"][0] for t in data["tests"]} == {"corr2d", "pool2d", "vgg_block"}
+
+
+def test_the_kits_rubric_leaves_out_the_late_policy_and_the_hidden_checks(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import tomllib
+
+    from grader.distributions import archive
+
+    (tmp_path / "rubric.toml").write_text(
+        (archive.GRADER / "rubric.toml").read_text()
+        + "\n[late]\ndue = 2026-12-10T23:59:00-05:00\nper_day = 10\n"
+    )
+    monkeypatch.setattr(archive, "GRADER", tmp_path)
+
+    public = tomllib.loads(archive.public_rubric())
+
+    assert "late" not in public
+    assert "test_corr2d_reproduces_the_book_example" in public["corr2d"]
+    assert "test_corr2d_on_a_larger_non_square_image" not in public["corr2d"]

@@ -90,12 +90,7 @@ def test_a_small_vgg_loss_falls_in_a_short_training_run(VGG, process, record_pro
         process,
         model,
         "training a small VGG",
-        side=16,
-        steps=3,
-        lr=0.1,
-        batch_size=8,
-        drop=0.9,
-        optimizer="sgd",
+        "small VGG",
         record=record_property,
     )
 
@@ -108,10 +103,6 @@ def test_resnet18_loss_falls_in_a_short_training_run(ResNet18, process, record_p
         process,
         model,
         "training ResNet18",
-        side=16,
-        steps=3,
-        lr=1e-3,
-        batch_size=4,
-        drop=2 / 3,
+        "ResNet18",
         record=record_property,
     )
