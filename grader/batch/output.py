@@ -91,14 +91,16 @@ def write_submission_reports(
     out: Path, entry: Entry, book: ScoreBook, graded: provenance.Provenance
 ) -> str:
     """out/<student>/feedback.md, feedback.html, then results.json (which marks the work done),
-    with the provenance of what was `graded`; returns the line the progress shows ("points / max")."""
+    with the provenance of what was `graded`; returns the line the progress shows: the checks'
+    points ("91 / 100 from the checks"), as late work and manual points are applied once the
+    class's files are rebuilt (the summary printed then gives the totals)."""
     folder = student_folder(out, entry)
     book.submission = entry.label
     book.provenance = graded.as_json()
     _write_reports(folder, book, entry.display_name)
     (folder / GRADER_ERROR).unlink(missing_ok=True)
     summary = total(book.results)
-    return f"{summary.points:g} / {summary.max_points:g}"
+    return f"{summary.points:g} / {summary.max_points:g} from the checks"
 
 
 def _write_reports(folder: Path, book: ScoreBook, name: str) -> None:

@@ -10,8 +10,9 @@ Canvas, Moodle and Gradescope export them:
   student is the submitter's sid (else email, else the submission folder).
 * anything else: the file's name without its extension.
 
-Several notebooks for one student are reported as a duplicate and the latest one (highest Canvas
-submission and resubmission number, else last by name) is graded; files that are not notebooks are
+Several notebooks for one student are reported (as `resubmitted` when they are Canvas's versions of one
+file, else as a duplicate) and the latest one (highest Canvas submission and resubmission number, else
+last by name) is graded; files that are not notebooks are
 reported as unknown; operating-system clutter (`__MACOSX/`, `.DS_Store`, `.ipynb_checkpoints/`) is
 skipped. Archives are read in memory, member by member, with a size cap, never extracted to disk.
 """
@@ -77,7 +78,7 @@ class Entry:
         return data
 
 
-ProblemKind = Literal["unreadable", "unknown", "duplicate"]
+ProblemKind = Literal["unreadable", "unknown", "duplicate", "resubmitted"]
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,9 @@ def _entry(
                 student, student, label, file_name, path, member, order, created, lms="gradescope"
             )
     if canvas := _CANVAS.match(file_name):
-        order = (int(canvas["submission"]), int(canvas["resubmission"] or 0), file_name)
+        # The file's own name without Canvas's resubmission number: versions of one file share it.
+        own_name = canvas["file"] + canvas["suffix"]
+        order = (int(canvas["submission"]), int(canvas["resubmission"] or 0), own_name)
         late = "Canvas" if canvas["late"] else ""
         return Entry(
             canvas["user"],
@@ -255,11 +258,12 @@ def _one_per_student(found: Iterable[Entry], problems: list[IntakeProblem]) -> t
         chosen.append(latest)
         if len(entries) > 1:
             others = ", ".join(e.label for e in entries[:-1])
-            problems.append(
-                IntakeProblem(
-                    latest.label,
-                    "duplicate",
-                    f"student {student} handed in {len(entries)} files; graded {latest.label}, not {others}",
-                )
-            )
+            if all(e.lms == "canvas" and e.order[2] == latest.order[2] for e in entries):
+                # Canvas keeps each resubmission of one file: a note, not a problem to solve.
+                kind: ProblemKind = "resubmitted"
+                message = f"student {student} resubmitted {len(entries) - 1} time(s); graded the latest, {latest.label}, not {others}"
+            else:
+                kind = "duplicate"
+                message = f"student {student} handed in {len(entries)} files; graded {latest.label}, not {others}"
+            problems.append(IntakeProblem(latest.label, kind, message))
     return tuple(chosen)

@@ -120,7 +120,9 @@ def lateness(
         days = math.ceil(after / timedelta(days=1))
         return Lateness(days, f"submitted {when}, {_days(days)} after the due date")
     if marked_late:
-        days = policy.marker_days if policy is not None else 1
+        if policy is None:
+            return Lateness(1, f"marked late by {lms}; the course has no late policy here")
+        days = policy.marker_days
         return Lateness(days, f"marked late by {lms}, counted as {_days(days)}")
     return None
 

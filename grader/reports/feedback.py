@@ -20,6 +20,22 @@ class Item:
     failed: list[CheckResult]
     """Every check not passed, in the order they ran: the not graded ones too."""
     passed: list[CheckResult]
+    adjusted: float = 0.0
+    """Manual points given to (or taken from) this item, in `points` already."""
+
+    @property
+    def points(self) -> float:
+        """The item's points with its manual points, within 0 and its maximum's reach."""
+        return round(max(0.0, self.total.points + self.adjusted), 6)
+
+    @property
+    def heading(self) -> str:
+        """`corr2d: 3 / 10 (+2 by hand)`: what the item earned, and how much of it by hand."""
+        return f"{points(self.points)} / {points(self.total.max_points)}{self.by_hand}"
+
+    @property
+    def by_hand(self) -> str:
+        return f" ({self.adjusted:+g} by hand)" if self.adjusted else ""
 
     @property
     def lost(self) -> list[CheckResult]:
@@ -28,7 +44,8 @@ class Item:
 
     @property
     def lost_points(self) -> float:
-        return sum(r.max_points for r in self.lost)
+        """The points of the checks lost, less what was given back by hand (never below 0)."""
+        return round(max(0.0, sum(r.max_points for r in self.lost) - self.adjusted), 6)
 
     @property
     def lost_checks(self) -> str:
@@ -39,12 +56,16 @@ def _items(book: ScoreBook) -> list[Item]:
     groups: dict[str, list[CheckResult]] = {}
     for result in book.results:
         groups.setdefault(result.item, []).append(result)
+    adjusted: dict[str, float] = {}
+    for adjustment in book.adjustments:
+        adjusted[adjustment.item] = adjusted.get(adjustment.item, 0.0) + adjustment.points
     return [
         Item(
             name,
             total(results),
             [r for r in results if r.outcome != "passed"],
             [r for r in results if r.outcome == "passed"],
+            round(adjusted.get(name, 0.0), 6),
         )
         for name, results in groups.items()
     ]
@@ -88,12 +109,12 @@ def feedback_markdown(book: ScoreBook, *, title: str = "HW2 feedback") -> str:
         lines += ["## Where you lost points", ""]
         for item in lost:
             lines.append(
-                f"- `{item.name}`: {points(item.lost_points)} point(s): {item.lost_checks}"
+                f"- `{item.name}`: {points(item.lost_points)} point(s){item.by_hand}: {item.lost_checks}"
             )
         lines.append("")
     for item in items:
         lines += [
-            f"## `{item.name}`: {points(item.total.points)} / {points(item.total.max_points)}",
+            f"## `{item.name}`: {item.heading}",
             "",
         ]
         for r in item.failed + item.passed:

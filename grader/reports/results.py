@@ -89,7 +89,10 @@ def all_adjustments(book: ScoreBook) -> list[Adjustment]:
 
 
 def adjustment_line(adjustment: Adjustment) -> str:
-    """`Late: -10 (submitted ..., 1 day after the due date)`, `pool2d: +1.5 (comment)`."""
+    """`Late: -10 (submitted ..., 1 day after the due date)`, `pool2d: +1.5 (comment)`, and
+    `Late: no deduction (marked late by Canvas ...)` where the late policy takes nothing off."""
     what = "Late" if adjustment.kind == "late" else adjustment.item
     comment = f" ({adjustment.comment})" if adjustment.comment else ""
+    if adjustment.kind == "late" and not adjustment.points:
+        return f"{what}: no deduction{comment}"
     return f"{what}: {adjustment.points:+g}{comment}"

@@ -60,11 +60,22 @@ def test_canvas_resubmission_is_graded_and_the_earlier_one_reported(tmp_path: Pa
     assert entry.name == "doejohn_12345_67890_hw2-1.ipynb"
     assert entry.read() == SOLVED
     [problem] = intake.problems
-    assert problem.kind == "duplicate"
+    assert problem.kind == "resubmitted"
     assert problem.message == (
-        "student 12345 handed in 2 files; graded c.zip:doejohn_12345_67890_hw2-1.ipynb, "
-        "not c.zip:doejohn_12345_67890_hw2.ipynb"
+        "student 12345 resubmitted 1 time(s); graded the latest, "
+        "c.zip:doejohn_12345_67890_hw2-1.ipynb, not c.zip:doejohn_12345_67890_hw2.ipynb"
     )
+
+
+def test_two_different_files_of_one_canvas_student_are_a_duplicate(tmp_path: Path) -> None:
+    archive = make_zip(
+        tmp_path / "c.zip",
+        {"doejohn_12345_67890_hw2.ipynb": SOLVED, "doejohn_12345_67890_scratch.ipynb": b"x"},
+    )
+
+    [problem] = collect([archive]).problems
+
+    assert problem.kind == "duplicate"
 
 
 def test_moodle_export_uses_participant_ids(tmp_path: Path) -> None:

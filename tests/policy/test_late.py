@@ -76,7 +76,9 @@ def test_a_marker_without_a_time_counts_marker_days() -> None:
     assert marked is not None
     assert marked.days == 2
     assert marked.why == "marked late by Canvas, counted as 2 days"
-    assert lateness(None, None, True, "Canvas") is not None  # shown even without a policy
+    unpriced = lateness(None, None, True, "Canvas")  # shown even without a policy
+    assert unpriced is not None
+    assert unpriced.why == "marked late by Canvas; the course has no late policy here"
     assert lateness(LatePolicy(due=DUE), None, False) is None
 
 

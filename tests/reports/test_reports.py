@@ -94,6 +94,26 @@ def png_size(data: bytes) -> tuple[int, int]:
     return Image.open(io.BytesIO(data)).size
 
 
+def test_an_items_manual_points_show_in_its_heading_and_in_what_was_lost() -> None:
+    text = feedback_markdown(adjusted(), title="HW2 feedback")
+
+    assert "## `pool2d`: 1.5 / 3 (+1.5 by hand)" in text
+    assert "- `pool2d`: 1.5 point(s) (+1.5 by hand): pool2d averages" in text
+    page = feedback_html(adjusted(), title="HW2 feedback")
+    assert "<code>pool2d</code>: 1.5 / 3 (+1.5 by hand)</h2>" in page
+
+
+def test_late_work_without_a_late_policy_says_nothing_is_deducted() -> None:
+    graded = adjusted()
+    graded.adjustments = []
+    graded.late_days, graded.late_note = 1, "marked late by Canvas; the course has no late policy here"
+
+    text = feedback_markdown(graded, title="HW2 feedback")
+
+    assert "- Late: no deduction (marked late by Canvas; the course has no late policy here)" in text
+    assert "+0" not in text
+
+
 def test_plots_are_real_png_images() -> None:
     assert png_size(loss_curve([2.3, 1.0, 0.5, float("nan")], "LeNet")) == (480, 240)
     assert png_size(histogram([10, 55, 100, 100], 100)) == (480, 240)
