@@ -37,7 +37,9 @@ def terminal_summary(book: ScoreBook) -> str:
 def summary_table(books: dict[str, ScoreBook]) -> str:
     """One line per student: total (late deduction and manual points included), and the items
     that lost points."""
-    lines = [f"{'student':24s} {'total':>9s}  items that lost points (totals with late work and manual points)"]
+    lines = [
+        f"{'student':24s} {'total':>9s}  items that lost points (totals with late work and manual points)"
+    ]
     for student, book in books.items():
         summary = final(book)
         lost = [item for item, t in by_item(book.results).items() if t.points < t.max_points]

@@ -106,11 +106,16 @@ def test_an_items_manual_points_show_in_its_heading_and_in_what_was_lost() -> No
 def test_late_work_without_a_late_policy_says_nothing_is_deducted() -> None:
     graded = adjusted()
     graded.adjustments = []
-    graded.late_days, graded.late_note = 1, "marked late by Canvas; the course has no late policy here"
+    graded.late_days, graded.late_note = (
+        1,
+        "marked late by Canvas; the course has no late policy here",
+    )
 
     text = feedback_markdown(graded, title="HW2 feedback")
 
-    assert "- Late: no deduction (marked late by Canvas; the course has no late policy here)" in text
+    assert (
+        "- Late: no deduction (marked late by Canvas; the course has no late policy here)" in text
+    )
     assert "+0" not in text
 
 
