@@ -107,20 +107,70 @@ def check_tensor(
 
 
 def _difference(expected: torch.Tensor, got: torch.Tensor) -> str:
-    if expected.numel() <= SMALL:
-        return f"expected {show(expected)}\ngot      {show(got)}"
+    """Expected and got (small ones whole, a matrix row by row), and where they differ most: printed
+    values can agree to every decimal shown and still differ (max pooling for average)."""
     diff = (expected - got).abs()
     diff = torch.where(torch.isnan(diff), torch.full_like(diff, float("inf")), diff)
-    index = tuple(int(i) for i in torch.nonzero(diff > 0)[0])
-    return (
-        f"first difference at index {index}: expected {float(expected[index]):.4g}, "
-        f"got {float(got[index]):.4g}; largest difference {float(diff.max()):.4g}"
+    largest = _index(int(diff.argmax()), tuple(diff.shape))
+    most = (
+        f"largest difference {float(diff.max()):.4g} at index {largest}: expected "
+        f"{float(expected[largest]):.6g}, got {float(got[largest]):.6g}"
     )
+    if expected.numel() > SMALL:
+        first = tuple(int(i) for i in torch.nonzero(diff > 0)[0])
+        return (
+            f"first difference at index {first}: expected {float(expected[first]):.4g}, "
+            f"got {float(got[first]):.4g}; {most}"
+        )
+    if expected.dim() == 2 and expected.shape[0] > 1:
+        cells = [[_number(x) for x in row] for t in (expected, got) for row in t.tolist()]
+        width = max(len(c) for row in cells for c in row)
+        rows = [", ".join(c.rjust(width) for c in row) for row in cells]
+        n = expected.shape[0]
+
+        def grid(lines: list[str]) -> list[str]:
+            return [
+                ("  [[" if i == 0 else "   [") + line + ("]]" if i == len(lines) - 1 else "],")
+                for i, line in enumerate(lines)
+            ]
+
+        shape = tuple(expected.shape)
+        return "\n".join(
+            [f"expected (shape {shape}):", *grid(rows[:n]), "got:", *grid(rows[n:]), most]
+        )
+    return f"expected {show(expected)}\ngot      {show(got)}\n{most}"
+
+
+def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    index = []
+    for size in reversed(shape):
+        index.append(flat % size)
+        flat //= size
+    return tuple(reversed(index))
+
+
+def _number(value: float) -> str:
+    return repr(round(float(value), 4))
 
 
 def check_equal(
-    expected: Any, got: Any, *, what: str, problem: str, hint: str | None = None
+    expected: Any, got: Any, *, what: str, problem: str, hint: Diagnosis | str | None = None
 ) -> None:
-    """Fail unless two plain values (shapes, names, numbers) are equal."""
+    """Fail unless two plain values (shapes, names, numbers) are equal; for two lists (of layers,
+    of shapes), the message also says where they first differ."""
     if expected != got:
-        fail(what, problem, "", f"expected {show(expected)}, got {show(got)}", hint)
+        detail = f"expected {show(expected)}, got {show(got)}"
+        if isinstance(expected, list) and isinstance(got, list):
+            detail += "\n" + _first_difference(expected, got)
+        fail(what, problem, "", detail, hint)
+
+
+def _first_difference(expected: list[Any], got: list[Any]) -> str:
+    for position, (want, have) in enumerate(zip(expected, got, strict=False), start=1):
+        if want != have:
+            return (
+                f"first difference at position {position}: expected {show(want)}, got {show(have)}"
+            )
+    if len(got) < len(expected):
+        return f"first difference at position {len(got) + 1}: expected {show(expected[len(got)])}, got nothing more"
+    return f"first difference at position {len(expected) + 1}: expected nothing more, got {show(got[len(expected)])}"

@@ -10,13 +10,14 @@ import torch
 
 from grader.checking.compare import check_equal, fail
 from grader.checking.memo import remember
+from grader.checking.mistakes import Diagnosis
 from grader.child.queries import NOT_TORCHS
 
 ACTIVATIONS = {"ReLU", "Sigmoid", "Tanh", "LeakyReLU", "GELU"}
 POOLS = {"MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"}
 
 
-def layers(process, model, X_shape, what, train=False, fast_init=False, meta=False):
+def layers(process, model, X_shape, what, train=False, fast_init=False, meta=False, run=True):
     """The layers probe: {"layers": [...], "top": [...], "output_shape": ..., "num_params": ...}.
 
     For large models used only once: `fast_init=True` skips drawing random weights for Lazy
@@ -25,8 +26,12 @@ def layers(process, model, X_shape, what, train=False, fast_init=False, meta=Fal
     the fast walk of the model itself. The meta device pays Python for each operation, so it wins
     where activations or weights are large (VGG at 224x224: no arithmetic on them, no memory to
     page in) and loses on small inputs through many layers (ResNet18 at 64x64), where that
-    per-operation overhead outweighs the cheap arithmetic; see benchmarks/README.md."""
+    per-operation overhead outweighs the cheap arithmetic; see benchmarks/README.md. With
+    `run=False` the model is described without being run (`grader.child.queries.layers`): what a
+    model whose forward pass fails was built with."""
     options = {"X": torch.zeros(X_shape), "train": train, "fast_init": fast_init or meta}
+    if not run:
+        options["run"] = False
     if meta and model.recipe[0] == "call":
         _, function, args, kwargs, _ = model.recipe
         options["build"] = (function, args, kwargs)
@@ -47,15 +52,21 @@ def structure_hint(expected, got):
     if len(expected) != len(got):
         missing = [t for t in set(expected) if expected.count(t) > got.count(t)]
         if "Dropout" in missing:
-            return "missing Dropout: the dense part is Linear, ReLU, Dropout(0.5), twice, then the output layer"
+            return Diagnosis(
+                "missing Dropout",
+                "the dense part is Linear, ReLU, Dropout(0.5), twice, then the output layer",
+            )
         if missing:
-            return f"missing layers: the book's network has {len(expected)} layers here, with {', '.join(sorted(missing))}"
+            return Diagnosis(
+                "missing layers",
+                f"the book's network has {len(expected)} layers here, with {', '.join(sorted(missing))}",
+            )
         return f"the book's network has {len(expected)} layers here, not {len(got)}"
     for want, have in zip(expected, got, strict=True):
         if want != have and want in ACTIVATIONS and have in ACTIVATIONS:
-            return f"wrong activation: the book uses {want} here, not {have}"
+            return Diagnosis("wrong activation", f"the book uses {want} here, not {have}")
         if want != have and want in POOLS and have in POOLS:
-            return f"wrong pooling: the book uses {want} here, not {have}"
+            return Diagnosis("wrong pooling", f"the book uses {want} here, not {have}")
     return None
 
 
@@ -74,11 +85,23 @@ def check_layer_argument(layer, key, expected, what, hint=None):
 
 
 def check_output_shapes(expected, info, what, hint=None):
+    """The shapes the top-level layers give, each run of equal shapes once: a layer that keeps the
+    shape (an activation, Dropout) missing or added is the layer types' check to name, not this."""
     got = [
         tuple(layer["output_shape"]) if layer["output_shape"] else None
         for layer in top_layers(info)
     ]
-    check_equal(expected, got, what=what, problem="wrong output shapes, layer by layer", hint=hint)
+    check_equal(
+        _changes(expected),
+        _changes(got),
+        what=what,
+        problem="wrong output shapes, each shape once as the layers change it",
+        hint=hint,
+    )
+
+
+def _changes(shapes):
+    return [shape for i, shape in enumerate(shapes) if i == 0 or shape != shapes[i - 1]]
 
 
 @remember

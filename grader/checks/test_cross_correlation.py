@@ -10,6 +10,7 @@ from grader.checking import mistakes, strategies
 from grader.checking.compare import check_equal, check_tensor, describe_inputs, fail
 from grader.checking.items import expect_tensor
 from grader.checking.memo import remember
+from grader.checking.mistakes import Diagnosis
 from grader.errors import SubmissionCrashed, SubmissionError
 from grader.protocol.channel import Layer
 
@@ -62,7 +63,7 @@ def square_only_hint(corr2d, X, K, what):
             "fails on non-square inputs",
             describe_inputs({"X": X, "K": K}),
             "it raised an error here, but works when the image and the kernel are square",
-            "works only on square inputs: use X.shape[1] and K.shape[1] for the width",
+            Diagnosis("works only on square inputs", "use X.shape[1] and K.shape[1] for the width"),
         )
 
 

@@ -10,12 +10,15 @@ from torch.nn import functional as F
 
 from grader.checking.compare import check_equal, check_tensor, fail
 from grader.checking.memo import remember
+from grader.checking.mistakes import Diagnosis
 from grader.checks.models import (
+    POOLS,
     check_layer_argument,
     check_layer_types,
     check_output_shapes,
     layers,
     smoke_train,
+    structure_hint,
     top_layers,
 )
 from grader.protocol.channel import Layer
@@ -93,9 +96,23 @@ def test_lenet_has_the_books_layers_in_order(lenet_layers):
 
 def test_lenet_layers_have_the_books_sizes_and_padding(lenet_layers):
     """LeNet's convolutions are 6 and 16 channels of 5x5 (the first with padding 2), its pools 2x2 with stride 2, its dense layers 120, 84 and 10 wide."""
+    # Layers by kind, so that a wrong activation or pooling type fails only the check of the
+    # layer types, which names it.
     top = top_layers(lenet_layers)
-    check_layer_types(LENET_TYPES, lenet_layers, "LeNet().net")
-    conv1, pool1, conv2, pool2 = top[0], top[2], top[3], top[5]
+    kinds = {
+        "convolutions": [layer for layer in top if layer["type"] == "Conv2d"],
+        "pooling layers": [layer for layer in top if layer["type"] in POOLS],
+        "dense layers": [layer for layer in top if layer["type"] == "Linear"],
+    }
+    for kind, count in (("convolutions", 2), ("pooling layers", 2), ("dense layers", 3)):
+        check_equal(
+            count,
+            len(kinds[kind]),
+            what=f"LeNet().net's {kind}",
+            problem="wrong number of layers",
+            hint=structure_hint(LENET_TYPES, [layer["type"] for layer in top]),
+        )
+    (conv1, conv2), (pool1, pool2) = kinds["convolutions"], kinds["pooling layers"]
     check_layer_argument(conv1, "out_channels", 6, "LeNet's first convolution")
     check_layer_argument(conv1, "kernel_size", 5, "LeNet's first convolution")
     check_layer_argument(
@@ -103,14 +120,16 @@ def test_lenet_layers_have_the_books_sizes_and_padding(lenet_layers):
         "padding",
         2,
         "LeNet's first convolution",
-        hint="missing padding: padding=2 keeps the 28x28 size, as the book's summary shows",
+        hint=Diagnosis(
+            "missing padding", "padding=2 keeps the 28x28 size, as the book's summary shows"
+        ),
     )
     check_layer_argument(conv2, "out_channels", 16, "LeNet's second convolution")
     check_layer_argument(conv2, "padding", 0, "LeNet's second convolution")
     for pool in (pool1, pool2):
         check_layer_argument(pool, "kernel_size", 2, "LeNet's pooling")
         check_layer_argument(pool, "stride", 2, "LeNet's pooling")
-    for layer, width in zip((top[7], top[9], top[11]), (120, 84, 10), strict=True):
+    for layer, width in zip(kinds["dense layers"], (120, 84, 10), strict=True):
         check_layer_argument(layer, "out_features", width, "LeNet's dense layers")
 
 

@@ -1,11 +1,14 @@
 """Section 8.6: Residual, ResNet (b1, block) and ResNet18."""
 
+import itertools
+
 import pytest
 import torch
 from torch.nn import functional as F
 
 from grader.checking.compare import check_equal, check_tensor, fail
 from grader.checking.memo import remember
+from grader.checking.mistakes import Diagnosis
 from grader.checks.models import (
     check_layer_argument,
     check_layer_types,
@@ -52,13 +55,8 @@ def test_residual_with_a_1x1_convolution_and_stride_2_halves_and_projects(Residu
         info = layers(process, block, (4, 3, 6, 6), what, train=True)
     except SubmissionCrashed as error:
         if "size of tensor" in error.error_message or "must match" in error.error_message:
-            fail(
-                what,
-                "the shortcut does not fit",
-                "",
-                error.error_message,
-                "shortcut not projected: with use_1x1conv=True, X goes through the strided 1x1 convolution before Y += X",
-            )
+            built = layers(process, block, (4, 3, 6, 6), what, run=False)
+            fail(what, "the shortcut does not fit", "", error.error_message, shortcut_hint(built))
         raise
     check_equal((4, 6, 3, 3), info["output_shape"], what=what, problem="wrong output shape")
     one_by_one = [
@@ -72,32 +70,133 @@ def test_residual_with_a_1x1_convolution_and_stride_2_halves_and_projects(Residu
             "no strided 1x1 convolution on the shortcut",
             "",
             f"convolutions: {[(c['name'], c.get('kernel_size'), c.get('stride')) for c in info['layers'] if c['type'] == 'Conv2d']}",
-            "shortcut not projected: conv3 = nn.LazyConv2d(num_channels, kernel_size=1, stride=strides)",
+            Diagnosis(
+                "shortcut not projected",
+                "conv3 = nn.LazyConv2d(num_channels, kernel_size=1, stride=strides)",
+            ),
         )
 
 
+def shortcut_hint(built):
+    """What makes the input and the block's output differ in size, from the layers it was built
+    with: no 1x1 convolution, or one without the stride, or a first convolution without it."""
+    convs = [c for c in built["layers"] if c["type"] in ("Conv2d", "LazyConv2d")]
+    one = [c for c in convs if c.get("kernel_size") == (1, 1)]
+    three = [c for c in convs if c.get("kernel_size") == (3, 3)]
+    if not one:
+        return Diagnosis(
+            "shortcut not projected",
+            "with use_1x1conv=True, X goes through the strided 1x1 convolution before Y += X",
+        )
+    if one[0].get("stride") != (2, 2):
+        return Diagnosis(
+            "1x1 projection without stride",
+            "conv3 = nn.LazyConv2d(num_channels, kernel_size=1, stride=strides), so that X "
+            "shrinks as Y does",
+        )
+    if three and three[0].get("stride") != (2, 2):
+        return Diagnosis(
+            "first convolution without stride",
+            "conv1 = nn.LazyConv2d(num_channels, kernel_size=3, padding=1, stride=strides)",
+        )
+    return None
+
+
 @remember
-def residual_forward(state, X, train, project, stride):
-    """The book's residual block, written with torch.nn.functional, for the given weights."""
+def residual_forward(state, X, train, project, stride, without=()):
+    """The book's residual block, written with torch.nn.functional, for the given weights (named by
+    role as in the book: conv1, bn1, conv2, bn2, conv3; a convolution may have no bias), or the
+    block with the steps named in `without` left out (`bn1`, `bn2`, `relu`: the final ReLU), which
+    are known mistakes."""
 
     def bn(Y, prefix):
+        if prefix in without:
+            return Y
         return F.batch_norm(
             Y,
             state[prefix + ".running_mean"].clone(),
             state[prefix + ".running_var"].clone(),
-            state[prefix + ".weight"],
-            state[prefix + ".bias"],
+            state.get(prefix + ".weight"),
+            state.get(prefix + ".bias"),
             training=train,
             eps=1e-5,
         )
 
-    Y = F.relu(
-        bn(F.conv2d(X, state["conv1.weight"], state["conv1.bias"], stride=stride, padding=1), "bn1")
-    )
-    Y = bn(F.conv2d(Y, state["conv2.weight"], state["conv2.bias"], padding=1), "bn2")
+    def conv(Y, prefix, **options):
+        return F.conv2d(Y, state[prefix + ".weight"], state.get(prefix + ".bias"), **options)
+
+    Y = F.relu(bn(conv(X, "conv1", stride=stride, padding=1), "bn1"))
+    Y = bn(conv(Y, "conv2", padding=1), "bn2")
     if project:
-        X = F.conv2d(X, state["conv3.weight"], state["conv3.bias"], stride=stride)
-    return F.relu(Y + X)
+        X = conv(X, "conv3", stride=stride)
+    return Y + X if "relu" in without else F.relu(Y + X)
+
+
+RESIDUAL_MISTAKES = {
+    ("relu",): Diagnosis("final ReLU missing", "return F.relu(Y) after adding the shortcut"),
+    ("bn1",): Diagnosis(
+        "missing batch norm", "Y = F.relu(self.bn1(self.conv1(X))), batch norm before the ReLU"
+    ),
+    ("bn2",): Diagnosis(
+        "missing batch norm", "Y = self.bn2(self.conv2(Y)), batch norm before adding the shortcut"
+    ),
+}
+
+
+BOOKS_BLOCK = (
+    "the book's block: conv1 (3x3, padding 1, stride `strides`), bn1, ReLU, conv2 (3x3, "
+    "padding 1), bn2; plus conv3 (1x1, stride `strides`) on the input when use_1x1conv; add, ReLU"
+)
+
+
+def residual_roles(state, in_channels, project):
+    """The ways the block's layers can play the book's roles, as {role: the layer's name in the
+    state dict}, by type, shape and order, not by name: 4-D weights are convolutions (3x3 ones
+    conv1 and conv2, a 1x1 one conv3), layers with running statistics batch norms. Where shapes
+    cannot tell two layers apart (conv1 and conv2 of Residual(3) on 3 channels, bn1 and bn2), every
+    order is a candidate, in registration order first. Returns what does not fit instead when no
+    assignment exists."""
+    modules = list(dict.fromkeys(key.rpartition(".")[0] for key in state))
+    convs = {
+        m: state[m + ".weight"]
+        for m in modules
+        if getattr(state.get(m + ".weight"), "ndim", 0) == 4
+    }
+    norms = [m for m in modules if m + ".running_mean" in state]
+    three = [m for m, w in convs.items() if tuple(w.shape[-2:]) == (3, 3)]
+    one = [m for m, w in convs.items() if tuple(w.shape[-2:]) == (1, 1)]
+    found = (
+        f"3x3 convolutions {three or 'none'}, 1x1 convolutions {one or 'none'}, "
+        f"batch norms {norms or 'none'}, other convolutions "
+        f"{[m for m in convs if m not in three and m not in one] or 'none'}"
+    )
+    if (
+        len(three) != 2
+        or len(norms) != 2
+        or len(convs) != 2 + len(one)
+        or (project and len(one) != 1)
+    ):
+        return found
+    candidates = []
+    for first, second in itertools.permutations(three):
+        if convs[first].shape[1] != in_channels or convs[second].shape[1] != convs[first].shape[0]:
+            continue
+        for bn1, bn2 in itertools.permutations(norms):
+            roles = {"conv1": first, "conv2": second, "bn1": bn1, "bn2": bn2}
+            if project:
+                roles["conv3"] = one[0]
+            candidates.append(roles)
+    return candidates or found
+
+
+def by_role(state, roles):
+    """`state` with each role's layer renamed to the role."""
+    return {
+        f"{role}.{key[len(name) + 1 :]}": value
+        for role, name in roles.items()
+        for key, value in state.items()
+        if key.startswith(name + ".")
+    }
 
 
 @pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
@@ -110,35 +209,62 @@ def test_residual_forward_pass_is_the_books(Residual, process, train, args, proj
     """With its own weights, Residual computes conv-BN-ReLU-conv-BN plus the (projected) input, then ReLU, in train and eval mode."""
     block = Residual(*args, what=f"Residual{args}")
     X = torch.randn(4, 3, 6, 6)
-    process.probe(
-        "forward", block, what=f"Residual{args}(X)", X=X, train=True
-    )  # sizes the Lazy layers
+    try:  # sizes the Lazy layers
+        process.probe("forward", block, what=f"Residual{args}(X)", X=X, train=True)
+    except SubmissionCrashed as error:
+        if "size of tensor" in error.error_message or "must match" in error.error_message:
+            built = layers(process, block, tuple(X.shape), f"Residual{args}", run=False)
+            fail(
+                f"Residual{args}(X)",
+                "the shortcut does not fit",
+                "",
+                error.error_message,
+                shortcut_hint(built),
+            )
+        raise
     state = process.probe("state_dict", block, what=f"Residual{args}.state_dict()")
-    needed = {"conv1.weight", "conv2.weight", "bn1.running_mean", "bn2.weight"} | (
-        {"conv3.weight"} if project else set()
-    )
-    if not needed <= set(state):
+    roles = residual_roles(state, X.shape[1], project)
+    if isinstance(roles, str):
+        norms = sum(key.endswith(".running_mean") for key in state)
         fail(
             f"Residual{args}",
-            "the layers are not named as in the book",
+            "its layers do not fit the book's block",
             "",
-            f"parameters: {sorted(state)}",
-            "keep the book's names: conv1, conv2, conv3 (the 1x1 convolution, or None), bn1, bn2",
+            roles + " (layers its forward pass does not use are left out)",
+            Diagnosis("missing batch norm", BOOKS_BLOCK) if norms < 2 else BOOKS_BLOCK,
         )
     X = torch.randn(4, 3, 6, 6)
     got = process.probe("forward", block, what=f"Residual{args}(X)", X=X, train=train)
-    expected = residual_forward(state, X, train, project, stride)
-    hint = None
-    if isinstance(got, torch.Tensor) and got.shape == expected.shape and bool((got < 0).any()):
-        hint = "final ReLU missing: return F.relu(Y) after adding the shortcut"
+    candidates = [residual_forward(by_role(state, r), X, train, project, stride) for r in roles]
+    best = min(range(len(roles)), key=lambda i: distance(candidates[i], got))
+    expected = candidates[best]
+
+    def hint(_):
+        """The known mistake whose block computes what the student's computes."""
+        renamed = by_role(state, roles[best])
+        for without, mistake in RESIDUAL_MISTAKES.items():
+            variant = residual_forward(renamed, X, train, project, stride, without)
+            if distance(variant, got) < 1e-4:
+                return mistake
+        return None
+
     check_tensor(
         expected,
         got,
         what=f"Residual{args}(X) in {'train' if train else 'eval'} mode",
         inputs={"X": X},
-        hint=lambda _: hint,
+        hint=hint,
+        shape_hint=BOOKS_BLOCK,
         atol=1e-4,
     )
+
+
+def distance(expected, got):
+    """How far `got` is from `expected`: the largest difference, or infinity for what cannot be
+    compared."""
+    if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
+        return float("inf")
+    return float((got.detach().double() - expected.double()).abs().nan_to_num(float("inf")).max())
 
 
 def test_resnet_b1_is_the_books_stem(ResNet, process):
@@ -178,7 +304,10 @@ def test_resnet_first_stage_keeps_the_size(ResNet, process):
         info["output_shape"],
         what="block(2, 64, first_block=True) on a 2x64x8x8 input",
         problem="wrong output shape",
-        hint="first stage downsampling: with first_block=True no residual block uses strides=2 or a 1x1 convolution",
+        hint=Diagnosis(
+            "first stage downsampling",
+            "with first_block=True no residual block uses strides=2 or a 1x1 convolution",
+        ),
     )
     check_equal(
         2,
@@ -247,7 +376,7 @@ def test_resnet18_summary_at_96_matches_the_book(resnet18_layers):
         RESNET18_SHAPES,
         resnet18_layers,
         "ResNet18() on a 1x1x96x96 input",
-        hint="wrong ResNet18 stages: ((2, 64), (2, 128), (2, 256), (2, 512))",
+        hint=Diagnosis("wrong ResNet18 stages", "((2, 64), (2, 128), (2, 256), (2, 512))"),
     )
 
 
@@ -267,7 +396,10 @@ def test_resnet18_has_four_stages_of_two_residual_blocks(resnet18_layers):
         by_name[stage]["output_shape"][1] if by_name[stage]["output_shape"] else None
         for stage in stages
     ]
-    hint = "wrong ResNet18 stages: super().__init__(((2, 64), (2, 128), (2, 256), (2, 512)), lr, num_classes)"
+    hint = Diagnosis(
+        "wrong ResNet18 stages",
+        "super().__init__(((2, 64), (2, 128), (2, 256), (2, 512)), lr, num_classes)",
+    )
     check_equal(
         [2, 2, 2, 2],
         counts,

@@ -3,6 +3,7 @@
 import pytest
 
 from grader.checking.compare import check_equal
+from grader.checking.mistakes import Diagnosis
 from grader.checks.models import (
     check_layer_argument,
     check_layer_types,
@@ -34,7 +35,9 @@ def test_vgg_block_is_convolutions_with_relus_then_max_pooling(block_layers):
             "padding",
             1,
             "vgg_block's convolutions",
-            hint="missing padding: padding=1 keeps the size, so only the pooling halves it",
+            hint=Diagnosis(
+                "missing padding", "padding=1 keeps the size, so only the pooling halves it"
+            ),
         )
         check_layer_argument(conv, "out_channels", 8, "vgg_block(2, 8)'s convolutions")
     check_layer_argument(top[4], "kernel_size", 2, "vgg_block's pooling")

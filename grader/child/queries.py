@@ -155,9 +155,12 @@ def layers(
     train: bool = False,
     fast_init: bool = False,
     build: Build | None = None,
+    run: bool = True,
 ) -> dict[str, Any]:
     """Every submodule of `model` (dotted names, in registration order) with its key arguments, the
     shape of its first output for input X, and its parameter count; plus the model's output shape.
+    With `run=False` the model is not run (no output shapes; Lazy layers stay unsized): what a
+    model whose forward pass fails was built with.
 
     `top` lists the names of the top-level layers of `model.net` (or of the model without one).
     With `fast_init`, Lazy layers sized by this pass skip drawing random initial weights (their values
@@ -165,7 +168,7 @@ def layers(
     the call that made `model`, first asks for the walk of a twin on the meta device (see
     `meta_walk`); the walk of `model` itself is the fallback.
     """
-    if build is not None:
+    if build is not None and run:
         walked = meta_walk(build, X, train)
         if walked is not None:
             return walked
@@ -186,9 +189,11 @@ def layers(
 
             hooks.append(module.register_forward_hook(hook))
     model.train(train)
+    out = None
     try:
-        with torch.no_grad():
-            out = model(X)
+        if run:
+            with torch.no_grad():
+                out = model(X)
     finally:
         for h in hooks:
             h.remove()
@@ -231,8 +236,13 @@ def meta_walk(build: Build, X: torch.Tensor, train: bool) -> dict[str, Any] | No
 
 
 def state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
-    """The model's state dict (after a forward pass has sized any Lazy layers)."""
-    return dict(model.state_dict())
+    """The model's state dict (after a forward pass has sized any Lazy layers), without the entries
+    of Lazy layers the forward pass never used: they hold no values yet."""
+    return {
+        key: value
+        for key, value in model.state_dict().items()
+        if not isinstance(value, nn.parameter.UninitializedTensorMixin)
+    }
 
 
 def load_and_forward(

@@ -3,17 +3,21 @@
 Each code cell has its IPython syntax (`%magic`, `!shell`, `x = !cmd`, `%%time` cells) neutralised by
 IPython's own input transformer, then an `ast` pass keeps, in cell order: imports (and `try` blocks made
 only of imports), function and class definitions (decorators included, so `@d2l.add_to_class(ResNet)`
-applies where it stands), and plain constant assignments (no calls, not to a homework item's name). All
-other top-level work is dropped with a reason: training loops, `trainer.fit`, prints, and rebindings such
-as the homework's own `pool2d = nn.MaxPool2d(3)`. A cell with a syntax error is split into its top-level
-statements; the ones that parse are kept, and each broken one is reported with the names it seems to
-define. Nothing here executes student code.
+applies where it stands), plain constant assignments (no calls, not to a homework item's name), and
+assignments that compute a value a kept definition uses, directly or through another such value
+(`relu = nn.ReLU()` used in `Residual.forward`), since the notebook ran them before calling that
+definition. All other top-level work is dropped with a reason: training loops, `trainer.fit`, prints,
+values no definition uses, and rebindings such as the homework's own `pool2d = nn.MaxPool2d(3)`. A cell
+with a syntax error is split into its top-level statements; the ones that parse are kept, and each
+broken one is reported with the names it seems to define. Nothing here executes student code.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+import symtable
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -33,6 +37,20 @@ class Dropped:
     line: int
     reason: str
     excerpt: str
+    names: tuple[str, ...] = ()
+    """The names the statement would have bound (for a message about a name that is missing)."""
+
+
+@dataclass(frozen=True)
+class _Value:
+    """An assignment that computes a value: kept only when a kept definition uses what it binds."""
+
+    statement: Statement
+    dropped: Dropped
+    uses: frozenset[str]
+
+
+_Entry = Statement | Dropped | _Value
 
 
 @dataclass(frozen=True)
@@ -56,19 +74,85 @@ class Program:
 
 def extract_program(cells: Iterable[Cell], protected: Sequence[str] = ()) -> Program:
     """The program of `cells`; assignments to a name in `protected` (the homework items) are dropped."""
-    statements: list[Statement] = []
-    dropped: list[Dropped] = []
+    entries: list[_Entry] = []
     broken: list[BrokenCode] = []
     for cell in cells:
         if cell.kind != "code":
             continue
-        source = _python_source(cell, dropped)
+        magic: list[Dropped] = []
+        source = _python_source(cell, magic)
+        entries.extend(magic)
         if source is None:
             continue
         for chunk in _parse_chunks(source, cell.number, broken):
             for node in chunk.tree.body:
-                _classify(node, chunk, cell.number, frozenset(protected), statements, dropped)
+                entries.append(_classify(node, chunk, cell.number, frozenset(protected)))
+    needed = _values_needed(entries)
+    statements: list[Statement] = []
+    dropped: list[Dropped] = []
+    for index, entry in enumerate(entries):
+        if isinstance(entry, _Value):
+            if index in needed:
+                statements.append(entry.statement)
+            else:
+                dropped.append(entry.dropped)
+        elif isinstance(entry, Statement):
+            statements.append(entry)
+        else:
+            dropped.append(entry)
     return Program(tuple(statements), tuple(dropped), tuple(broken))
+
+
+def _values_needed(entries: Sequence[_Entry]) -> set[int]:
+    """The indices of the `_Value` entries that kept definitions use, directly or through other
+    values; a worklist over names, so linear in the program's size."""
+    binders: defaultdict[str, list[int]] = defaultdict(list)
+    for index, entry in enumerate(entries):
+        if isinstance(entry, _Value):
+            for name in entry.statement.names:
+                binders[name].append(index)
+    if not binders:
+        return set()
+    pending = deque(
+        name
+        for entry in entries
+        if isinstance(entry, Statement) and entry.kind in ("def", "class")
+        for name in _global_names(entry.source)
+    )
+    seen: set[str] = set()
+    needed: set[int] = set()
+    while pending:
+        name = pending.popleft()
+        if name in seen:
+            continue
+        seen.add(name)
+        for index in binders.get(name, ()):
+            if index not in needed:
+                needed.add(index)
+                value = entries[index]
+                assert isinstance(value, _Value)
+                pending.extend(value.uses)
+    return needed
+
+
+def _global_names(source: str) -> frozenset[str]:
+    """The global names `source` (top-level statements) reads when it runs or when what it defines
+    is called: names its functions and methods read without binding them, and what its own top
+    level reads (decorators, bases, defaults, a value's expression)."""
+    try:
+        table = symtable.symtable(source, "<cell>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return frozenset()
+    names: set[str] = set()
+    tables = [table]
+    while tables:
+        scope = tables.pop()
+        top = scope.get_type() == "module"  # a str, or a StrEnum from 3.13
+        for symbol in scope.get_symbols():
+            if symbol.is_referenced() and (top or symbol.is_global()):
+                names.add(symbol.get_name())
+        tables.extend(scope.get_children())
+    return frozenset(names)
 
 
 @cache
@@ -222,66 +306,91 @@ def _defined_names(text: str) -> tuple[str, ...]:
     return tuple(_DEFINITION.findall(text))
 
 
-def _classify(
-    node: ast.stmt,
-    chunk: _Chunk,
-    cell: int,
-    protected: frozenset[str],
-    statements: list[Statement],
-    dropped: list[Dropped],
-) -> None:
+def _classify(node: ast.stmt, chunk: _Chunk, cell: int, protected: frozenset[str]) -> _Entry:
     first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
     last = node.end_lineno or node.lineno
     source = "\n".join(chunk.lines[first - 1 : last])
     excerpt = chunk.lines[node.lineno - 1].strip()[:80]
 
-    def keep(kind: StatementKind, names: tuple[str, ...], decorators: tuple[str, ...] = ()) -> None:
+    def keep(
+        kind: StatementKind, names: tuple[str, ...], decorators: tuple[str, ...] = ()
+    ) -> Statement:
         text = source if last > first or kind in ("def", "class") else _segment(chunk, node)
-        statements.append(Statement(kind, names, text, cell, first, decorators))
+        return Statement(kind, names, text, cell, first, decorators)
 
-    def drop(reason: str) -> None:
-        dropped.append(Dropped(cell, node.lineno, reason, excerpt))
+    def drop(reason: str) -> Dropped:
+        return Dropped(cell, node.lineno, reason, excerpt, _bound_names(node))
 
     if isinstance(node, ast.Import | ast.ImportFrom):
-        keep("import", _import_names(node))
-    elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return keep("import", _import_names(node))
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         decorators = tuple(ast.unparse(d) for d in node.decorator_list)
-        keep("class" if isinstance(node, ast.ClassDef) else "def", (node.name,), decorators)
-    elif isinstance(node, ast.Try) and node.body and all(_is_import(n) for n in node.body):
-        keep("import", tuple(name for n in node.body for name in _import_names(n)))
-    elif isinstance(node, ast.Assign | ast.AnnAssign):
-        _classify_assignment(node, protected, keep, drop)
-    elif isinstance(node, ast.Expr) and "get_ipython()" in ast.unparse(node):
-        drop("IPython magic or shell command: not run by the grader")
-    elif isinstance(node, ast.Expr):
-        drop("top-level expression: not run by the grader")
-    elif isinstance(node, ast.For | ast.AsyncFor | ast.While):
-        drop("top-level loop: not run by the grader")
-    else:
-        drop(f"top-level {type(node).__name__.lower()} statement: not run by the grader")
+        return keep("class" if isinstance(node, ast.ClassDef) else "def", (node.name,), decorators)
+    if isinstance(node, ast.Try) and node.body and all(_is_import(n) for n in node.body):
+        return keep("import", tuple(name for n in node.body for name in _import_names(n)))
+    if isinstance(node, ast.Assign | ast.AnnAssign):
+        return _classify_assignment(node, protected, keep, drop)
+    if isinstance(node, ast.Expr) and "get_ipython()" in ast.unparse(node):
+        return drop("IPython magic or shell command: not run by the grader")
+    if isinstance(node, ast.Expr):
+        return drop("top-level expression: not run by the grader")
+    if isinstance(node, ast.For | ast.AsyncFor | ast.While):
+        return drop("top-level loop: not run by the grader")
+    return drop(f"top-level {type(node).__name__.lower()} statement: not run by the grader")
 
 
 def _classify_assignment(
     node: ast.Assign | ast.AnnAssign,
     protected: frozenset[str],
-    keep: Callable[[StatementKind, tuple[str, ...]], None],
-    drop: Callable[[str], None],
-) -> None:
+    keep: Callable[[StatementKind, tuple[str, ...]], Statement],
+    drop: Callable[[str], Dropped],
+) -> _Entry:
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
     flat = [e for t in targets for e in (t.elts if isinstance(t, ast.Tuple | ast.List) else [t])]
     if not all(isinstance(t, ast.Name) for t in flat) or node.value is None:
-        drop("assignment to something other than a plain name: not run by the grader")
-        return
+        return drop("assignment to something other than a plain name: not run by the grader")
     names = tuple(t.id for t in flat if isinstance(t, ast.Name))
     hits = [name for name in names if name in protected]
     if hits:
-        drop(
+        return drop(
             f"rebinds `{hits[0]}`, which must be your definition: not run, your `{hits[0]}` is graded"
         )
-    elif _is_constant(node.value):
-        keep("constant", names)
-    else:
-        drop("computes a value at the top level: not run by the grader")
+    if _is_constant(node.value):
+        return keep("constant", names)
+    statement = keep("value", names)
+    return _Value(
+        statement,
+        drop("computes a value that none of your definitions uses: not run by the grader"),
+        _global_names(statement.source),
+    )
+
+
+def _bound_names(node: ast.stmt) -> tuple[str, ...]:
+    """The names a top-level statement binds at the top level (not inside what it defines)."""
+    names: list[tuple[int, int, str]] = []
+    pending: list[ast.AST] = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, ast.Name) and isinstance(current.ctx, ast.Store):
+            names.append((current.lineno, current.col_offset, current.id))
+        elif isinstance(current, ast.alias):
+            name = (current.asname or current.name).split(".")[0]
+            names.append((current.lineno, current.col_offset, name))
+        if current is node or not isinstance(current, _NEW_SCOPE):
+            pending.extend(ast.iter_child_nodes(current))
+    return tuple(dict.fromkeys(name for *_, name in sorted(names)))
+
+
+_NEW_SCOPE = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Lambda,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
 
 
 _NOT_CONSTANT = (

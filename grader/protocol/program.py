@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-StatementKind = Literal["import", "def", "class", "constant"]
+StatementKind = Literal["import", "def", "class", "constant", "value"]
+"""`value`: an assignment that computes something a kept definition uses (`relu = nn.ReLU()`)."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ request each when first used (so that only their checks fail).
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from typing import Any, Protocol
 
@@ -133,6 +134,35 @@ class ProgramLoad:
                 raise HarnessError(f"looking up {name} gave {type(found).__name__}, not an object")
             items[name] = found
         return items
+
+    def explain_missing_name(self, message: str) -> str:
+        """A `NameError`'s message, with where the program assigned the missing name and why that
+        assignment did not run (intake dropped it, or it failed here), when it did assign it."""
+        found = _MISSING_NAME.match(message)
+        if found is None:
+            return message
+        name = found.group(1)
+        program = self.submission.program
+        for index, statement in reversed(list(enumerate(program.statements))):
+            if name in statement.names and index in self.statement_errors:
+                return (
+                    f"{message}: `{name}` is assigned in cell {statement.cell}, line "
+                    f"{statement.line}, but that statement {self.statement_errors[index]} when "
+                    "the grader ran it; fix that statement."
+                )
+        for dropped in reversed(program.dropped):
+            if name in dropped.names:
+                return (
+                    f"{message}: `{name}` is assigned in cell {dropped.cell}, line {dropped.line} "
+                    f"(`{dropped.excerpt}`), which the grader does not run ({dropped.reason}). "
+                    f"Assign `{name}` with a plain `{name} = ...` at the top level of a cell, "
+                    "outside loops, `if` and `with` blocks, or create it inside the function or "
+                    "class that uses it."
+                )
+        return message
+
+
+_MISSING_NAME = re.compile(r"name '([A-Za-z_]\w*)' is not defined")
 
 
 def definition_fields(definition: Definition) -> dict[str, Any]:

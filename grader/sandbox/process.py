@@ -361,11 +361,12 @@ class SubmissionProcess:
             failure = response.get("error")
             if not isinstance(failure, dict):
                 failure = {}
+            error_type = clean(str(failure.get("type", "an error")), 200)
+            message = clean(str(failure.get("message", "")), 2000)
+            if error_type == "NameError":
+                message = self._program.explain_missing_name(message)
             raise SubmissionCrashed(
-                what,
-                clean(str(failure.get("type", "an error")), 200),
-                clean(str(failure.get("message", "")), 2000),
-                clean(str(failure.get("traceback", "")), 4000),
+                what, error_type, message, clean(str(failure.get("traceback", "")), 4000)
             )
         try:
             return decode(response.get("value"), blob)

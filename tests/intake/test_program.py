@@ -22,6 +22,7 @@ CORRECT = [
     FIXTURES / "unfold_style.ipynb",
     FIXTURES / "functional_style.ipynb",
     FIXTURES / "einsum_style.ipynb",
+    FIXTURES / "renamed_layers_style.ipynb",
     FIXTURES / "format_4_0_without_ids.ipynb",
     FIXTURES / "format_3.ipynb",
     SUBMISSIONS / "solved.ipynb",
@@ -274,3 +275,43 @@ def test_the_d2l_import_resolves_to_our_module(imports: str) -> None:
     items = run(submission)
 
     assert issubclass(items["LeNet"], d2lcompat.torch.Classifier)
+
+
+def test_top_level_values_are_kept_when_a_kept_definition_uses_them() -> None:
+    source = (
+        "import torch\nfrom torch import nn\n"
+        "relu = nn.ReLU()\n"  # used by a method
+        "width = compute_width()\n"  # used by `relu2` below, which a default uses
+        "relu2 = nn.LeakyReLU(width)\n"
+        "net = Residual()\n"  # a demo: nothing uses it
+        "pool2d = nn.MaxPool2d(3)\n"  # the homework's own rebinding of an item
+        "class Residual(nn.Module):\n"
+        "    def forward(self, X, act=relu2):\n"
+        "        return relu(X)\n"
+        "def helper():\n"
+        "    net = 3\n"  # a local of the same name does not keep the demo
+        "    return net\n"
+        "trainer.fit(net)\n"
+    )
+    program = parse_submission(source.encode(), "s.py").program
+
+    kept = [(s.kind, s.names) for s in program.statements if s.kind == "value"]
+    assert kept == [("value", ("relu",)), ("value", ("width",)), ("value", ("relu2",))]
+    assert [(d.line, d.names, d.reason) for d in program.dropped] == [
+        (6, ("net",), "computes a value that none of your definitions uses: not run by the grader"),
+        (
+            7,
+            ("pool2d",),
+            "rebinds `pool2d`, which must be your definition: not run, your `pool2d` is graded",
+        ),
+        (14, (), "top-level expression: not run by the grader"),
+    ]
+
+
+def test_a_long_chain_of_values_is_kept_whole() -> None:
+    # Each value uses the one after it: a fixpoint that rescans the list would be quadratic.
+    n = 20_000
+    lines = [f"v{i} = f(v{i + 1})" for i in range(n)] + ["def corr2d(X, K):\n    return v0"]
+    program = parse_submission("\n".join(lines).encode(), "s.py").program
+
+    assert sum(s.kind == "value" for s in program.statements) == n

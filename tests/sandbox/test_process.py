@@ -194,3 +194,55 @@ def test_a_submission_out_of_time_is_stopped_and_runs_nothing_more(sandbox) -> N
             second.call(second.item("corr2d"), 0, 0)  # no child is started for it
 
     assert budget.left() <= 0
+
+
+def test_a_name_error_on_a_dropped_assignment_says_where_and_why_it_did_not_run(sandbox) -> None:
+    source = (
+        "import torch\n"
+        "for _ in range(1):\n"
+        "    act = torch.relu\n"
+        "def corr2d(X, K):\n"
+        "    return act(X)\n"
+    )
+    with (
+        SubmissionProcess(sandbox, submission(source)) as p,
+        pytest.raises(SubmissionCrashed) as info,
+    ):
+        p.call(p.item("corr2d"), torch.ones(2, 2), torch.ones(1, 1), what="corr2d(X, K)")
+
+    assert info.value.error_message == (
+        "name 'act' is not defined: `act` is assigned in cell 1, line 2 (`for _ in range(1):`), "
+        "which the grader does not run (top-level loop: not run by the grader). Assign `act` "
+        "with a plain `act = ...` at the top level of a cell, outside loops, `if` and `with` "
+        "blocks, or create it inside the function or class that uses it."
+    )
+
+
+def test_a_name_error_on_an_assignment_that_failed_names_its_error(sandbox) -> None:
+    source = "import torch\nact = torch.no_such_function\ndef corr2d(X, K):\n    return act(X)\n"
+    with (
+        SubmissionProcess(sandbox, submission(source)) as p,
+        pytest.raises(SubmissionCrashed) as info,
+    ):
+        p.call(p.item("corr2d"), torch.ones(2, 2), torch.ones(1, 1), what="corr2d(X, K)")
+
+    assert info.value.error_message.startswith(
+        "name 'act' is not defined: `act` is assigned in cell 1, line 2, but that statement "
+        "raised AttributeError: module 'torch' has no attribute 'no_such_function'"
+    )
+
+
+def test_top_level_helpers_a_definition_uses_run_before_it_is_called(sandbox) -> None:
+    source = (
+        "import torch\nfrom torch import nn\n"
+        "relu = nn.ReLU()\n"
+        "scale = torch.tensor(2.0)\n"
+        "double = lambda X: X * scale\n"
+        "def corr2d(X, K):\n"
+        "    return double(relu(X))\n"
+        "print(corr2d(torch.ones(1), None))\n"
+    )
+    with SubmissionProcess(sandbox, submission(source)) as p:
+        got = p.call(p.item("corr2d"), torch.tensor([-1.0, 3.0]), None, what="corr2d(X, K)")
+
+    torch.testing.assert_close(got, torch.tensor([0.0, 6.0]))

@@ -64,6 +64,13 @@ MUTATIONS = {
         "Residual", "self.conv3 = nn.LazyConv2d(num_channels, kernel_size=1, stride=strides)", "self.conv3 = None",
         "shortcut not projected",
     ),
+    "residual_missing_batch_norm": Mutation(
+        "Residual", "        Y = self.bn2(self.conv2(Y))", "        Y = self.conv2(Y)", "missing batch norm"
+    ),
+    "residual_projection_without_stride": Mutation(
+        "Residual", "self.conv3 = nn.LazyConv2d(num_channels, kernel_size=1, stride=strides)",
+        "self.conv3 = nn.LazyConv2d(num_channels, kernel_size=1)", "1x1 projection without stride",
+    ),
     "residual_final_relu_missing": Mutation(
         "Residual", "        Y += X\n        return F.relu(Y)", "        Y += X\n        return Y", "final ReLU missing"
     ),
