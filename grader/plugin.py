@@ -16,7 +16,12 @@ from typing import Any
 import pytest
 
 from grader.checking import determinism
-from grader.errors import MissingDefinition, SubmissionError, SubmissionTimedOut
+from grader.errors import (
+    MissingDefinition,
+    SubmissionError,
+    SubmissionTimedOut,
+    UnreadableSubmission,
+)
 from grader.rubric import Rubric, load_rubric
 from grader.scoring import CheckResult, Outcome, ScoreBook
 
@@ -218,6 +223,8 @@ def classify(call: pytest.CallInfo[None], report: pytest.TestReport) -> tuple[Ou
     if report.skipped:
         return "not_graded", NOT_GRADED_MESSAGE, str(report.longrepr)
     error = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(error, UnreadableSubmission):
+        return "unreadable", str(error), ""
     if isinstance(error, SubmissionTimedOut):
         return "timeout", str(error), ""
     if isinstance(error, MissingDefinition):

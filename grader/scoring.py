@@ -13,9 +13,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-Outcome = Literal["passed", "failed", "timeout", "missing", "not_graded"]
+Outcome = Literal["passed", "failed", "timeout", "missing", "not_graded", "unreadable"]
 Visibility = Literal["public", "hidden"]
-OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "timeout", "missing", "not_graded")
+OUTCOMES: tuple[Outcome, ...] = (
+    "passed",
+    "failed",
+    "timeout",
+    "missing",
+    "not_graded",
+    "unreadable",
+)
+"""`unreadable`: the file could not be read as a notebook, so no check ran; every check of such
+a submission has it, with the same reason (see `ScoreBook.unreadable`)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,11 @@ class ScoreBook:
     late_days: int = 0
     late_note: str = ""
     """How it is known to be late, for the student ("marked late by Canvas, counted as 1 day")."""
+
+    @property
+    def unreadable(self) -> str:
+        """Why the submitted file could not be read (no check ran), or "" when it was read."""
+        return next((r.message for r in self.results if r.outcome == "unreadable"), "")
 
     def add(self, result: CheckResult) -> None:
         self.results.append(result)

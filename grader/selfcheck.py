@@ -24,7 +24,9 @@ def check(notebook: Path, *, extra_args: tuple[str, ...] = (), summary: Path | N
 
         with summary.open("a", encoding="utf-8") as out:
             out.write(feedback_markdown(book, title=f"HW2 self-check: {notebook.name}"))
-    failed = [r for r in book.results if r.outcome in ("failed", "timeout", "missing")]
+    failed = [
+        r for r in book.results if r.outcome in ("failed", "timeout", "missing", "unreadable")
+    ]
     if book.results and all(r.outcome == "not_graded" for r in book.results):
         raise GraderError(
             "no check could be graded: the grader itself failed (see the messages above)"

@@ -162,3 +162,38 @@ def test_items_that_build_on_others_share_children_without_replacing_themselves(
         stand_ins = {target for item in group for target in SUBSTITUTIONS[item]}
         replaced_owners = {target.partition(".")[0] for target in stand_ins}
         assert not replaced_owners & set(group), group
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b'{"nbformat": 4, "cells": [', "it is not valid JSON (line 1, column 27"),
+        (b"", "the file is empty (0 bytes)"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "it is a binary file"),
+    ],
+    ids=["truncated", "empty", "binary"],
+)
+def test_an_unreadable_file_runs_no_check_and_says_why_once(
+    graded, tmp_path: Path, content: bytes, reason: str
+) -> None:
+    path = tmp_path / "hw2.ipynb"
+    path.write_bytes(content)
+
+    book = graded(path)
+
+    assert {r.outcome for r in book.results} == {"unreadable"}
+    assert book.unreadable.startswith(f"hw2.ipynb could not be read: {reason}")
+    assert total(book.results).points == 0
+    assert total(book.results).max_points == load_rubric().total() == 100
+
+
+def test_a_dangling_symlink_is_unreadable(graded, tmp_path: Path) -> None:
+    path = tmp_path / "hw2.ipynb"
+    path.symlink_to(tmp_path / "gone.ipynb")
+
+    book = graded(path)
+
+    assert (
+        book.unreadable
+        == "hw2.ipynb could not be read: it could not be opened (No such file or directory)"
+    )

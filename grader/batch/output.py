@@ -100,6 +100,8 @@ def write_submission_reports(
     _write_reports(folder, book, entry.display_name)
     (folder / GRADER_ERROR).unlink(missing_ok=True)
     summary = total(book.results)
+    if book.unreadable:
+        return f"unreadable, nothing graded ({book.unreadable})"
     return f"{summary.points:g} / {summary.max_points:g} from the checks"
 
 

@@ -241,7 +241,9 @@ def state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     return {
         key: value
         for key, value in model.state_dict().items()
-        if not isinstance(value, nn.parameter.UninitializedTensorMixin)
+        if not isinstance(
+            value, nn.parameter.UninitializedParameter | nn.parameter.UninitializedBuffer
+        )
     }
 
 

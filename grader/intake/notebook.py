@@ -56,11 +56,14 @@ def _decode(data: bytes, name: str) -> str:
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
-        if b"\x00" in data[:4096]:
+        if encoding != "utf-16" and b"\x00" in data[:4096]:
             raise UnreadableSubmission(name, "it is a binary file, not a notebook") from None
+        # utf-8-sig counts positions after its 3-byte BOM; utf-16 counts its BOM.
+        position = error.start + (len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0)
+        label = "UTF-16" if encoding == "utf-16" else "UTF-8"
         raise UnreadableSubmission(
             name,
-            f"it is not UTF-8 text (byte 0x{data[error.start]:02x} at position {error.start}); "
+            f"it is not {label} text (byte 0x{data[position]:02x} at position {position}); "
             "save it from Jupyter again",
         ) from None
     if "\x00" in text:

@@ -60,7 +60,7 @@ def gradebook_csv(rows: Sequence[tuple[str, str, ScoreBook | None]], items: Sequ
                 points(to_total) if to_total else "",
                 points(summary.points),
                 points(summary.max_points),
-                f"regrade: {summary.not_graded} not graded" if summary.needs_regrade else "graded",
+                status(book),
             ]
         )
     return out.getvalue()
@@ -70,6 +70,15 @@ def junit_xml(books: Mapping[str, ScoreBook]) -> str:
     """JUnit XML: a test suite per submission, a test case per check."""
     parts = ['<?xml version="1.0" encoding="utf-8"?>', "<testsuites>"]
     for name, book in books.items():
+        if book.unreadable:  # no check ran: one error, not a failure per check
+            parts += [
+                f'  <testsuite name={quoteattr(xml_text(name))} tests="1" failures="0" errors="1" '
+                'skipped="0" time="0.000">',
+                f'    <testcase classname="submission" name="read"><error message="unreadable">'
+                f"{escape(xml_text(book.unreadable))}</error></testcase>",
+                "  </testsuite>",
+            ]
+            continue
         failures = sum(r.outcome in ("failed", "timeout", "missing") for r in book.results)
         skipped = sum(r.outcome == "not_graded" for r in book.results)
         parts.append(
@@ -108,6 +117,8 @@ class Student:
 def status(book: ScoreBook | None) -> str:
     if book is None:
         return "not graded"
+    if book.unreadable:
+        return "unreadable"
     summary = total(book.results)
     return f"regrade: {summary.not_graded} not graded" if summary.needs_regrade else "graded"
 
@@ -136,7 +147,8 @@ def summary_html(students: Sequence[Student], problems: Sequence[str]) -> str:
             median=round(statistics.median(scores), 1) if scores else 0.0,
             maximum=maximum,
             histogram=base64.b64encode(histogram(scores, maximum)).decode(),
-            items=_items(books),
+            # An unreadable file ran no check: it says nothing about how hard a check is.
+            items=_items({s: b for s, b in books.items() if not b.unreadable}),
             mistakes=_mistakes(graded),
             students=[
                 {

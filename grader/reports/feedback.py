@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from grader.reports.jinja import OUTCOME_LABELS, environment, floats, points
 from grader.reports.neutral import markdown_fence, visible
-from grader.reports.results import adjustment_line, all_adjustments
+from grader.reports.results import UNREADABLE_ADVICE, adjustment_line, all_adjustments
 from grader.scoring import CheckResult, ScoreBook, Total, final, total
 
 
@@ -94,6 +94,8 @@ def feedback_markdown(book: ScoreBook, *, title: str = "HW2 feedback") -> str:
     ]
     if graded := graded_line(book):
         lines += [visible(graded), ""]
+    if book.unreadable:
+        return "\n".join([*lines, visible(book.unreadable), "", UNREADABLE_ADVICE]) + "\n"
     if summary.not_graded:
         lines += [
             f"{summary.not_graded} check(s) could not be graded because of a problem in the grader. "
@@ -155,6 +157,8 @@ def feedback_html(book: ScoreBook, *, title: str = "HW2 feedback") -> str:
             title=title,
             total=final(book),
             graded=graded_line(book),
+            unreadable=book.unreadable,
+            advice=UNREADABLE_ADVICE,
             adjustments=[adjustment_line(a) for a in all_adjustments(book)],
             items=_items(book),
             curves=curves,

@@ -11,6 +11,7 @@ OUTCOME_LABELS = {
     "timeout": "timed out",
     "missing": "missing",
     "not_graded": "not graded",
+    "unreadable": "not read",
 }
 
 

@@ -36,12 +36,15 @@ def results_json(book: ScoreBook) -> str:
                 "extra_data": {"outcome": r.outcome},
             }
             for r in book.results
+            if not book.unreadable  # one reason in `output`, not a failure per check
         ],
         "extra_data": {
             "checks": [asdict(r) for r in book.results],
             "isolation": book.isolation,
         },
     }
+    if book.unreadable:
+        data["extra_data"]["status"] = "unreadable"
     if book.provenance:  # what `grade` graded (grader.batch.provenance)
         data["extra_data"]["provenance"] = book.provenance
     if book.adjustments or book.late_days:
@@ -51,7 +54,10 @@ def results_json(book: ScoreBook) -> str:
 
 
 def _output(book: ScoreBook, summary: Total) -> str:
-    lines = [f"Isolation: {book.isolation}"] if book.isolation else []
+    lines = []
+    if book.unreadable:
+        lines.append(f"{book.unreadable}\n{UNREADABLE_ADVICE}")
+    lines += [f"Isolation: {book.isolation}"] if book.isolation else []
     lines += [adjustment_line(a) for a in all_adjustments(book)]
     if summary.needs_regrade:
         lines.append(
@@ -59,6 +65,12 @@ def _output(book: ScoreBook, summary: Total) -> str:
             "grader; they count 0 until staff regrade this submission."
         )
     return "\n".join(lines)
+
+
+UNREADABLE_ADVICE = (
+    "Nothing in it was graded. Open the notebook in Jupyter, save it, and hand in the .ipynb "
+    "file again."
+)
 
 
 def load_results(path: Path) -> ScoreBook:

@@ -10,6 +10,8 @@ from grader.scoring import CheckResult, ScoreBook, by_item, final, total
 
 def terminal_summary(book: ScoreBook) -> str:
     """A self-check on a terminal: a line per item, what failed with its message, the total."""
+    if book.unreadable:
+        return f"{terminal(book.unreadable)}\nNothing was checked: fix the file and check it again."
     lines = []
     results_by_item: dict[str, list[CheckResult]] = {}
     for result in book.results:
@@ -43,6 +45,8 @@ def summary_table(books: dict[str, ScoreBook]) -> str:
     for student, book in books.items():
         summary = final(book)
         lost = [item for item, t in by_item(book.results).items() if t.points < t.max_points]
+        if book.unreadable:
+            lost = ["unreadable: nothing graded"]
         lines.append(
             f"{terminal(student)[:24]:24s} {summary.points:4g}/{summary.max_points:<4g}  {', '.join(lost) or '-'}"
         )

@@ -134,6 +134,16 @@ BAD_FILES = [
         "it is not UTF-8 text (byte 0xe9",
     ),
     ("latin1.py", "# café\n".encode("latin-1"), "it is not UTF-8 text"),
+    (
+        "bom.ipynb",
+        b"\xef\xbb\xbf" + '{"cells": ["é"]}'.encode("latin-1"),
+        "it is not UTF-8 text (byte 0xe9 at position 15)",  # counted from the file's first byte
+    ),
+    (
+        "utf16.ipynb",
+        b"\xff\xfe" + "{}".encode("utf-16-le") + b"\x00\xd8",
+        "it is not UTF-16 text (byte 0x00 at position 6)",
+    ),
     ("homework.docx", b"PK\x03\x04", "it is not a notebook (.docx)"),
     ("homework.pdf", b"%PDF-1.7", "it is not a notebook (.pdf)"),
     ("README", b"hello", "it is not a notebook (no extension)"),

@@ -336,3 +336,51 @@ def test_the_summary_flags_submissions_graded_below_bubblewrap(tmp_path: Path) -
 
     assert "<strong>Weak isolation:</strong> 1 submission(s) graded under unshare" in page
     assert "1 submission(s) graded under bubblewrap: test" in page
+
+
+def unreadable_book() -> ScoreBook:
+    reason = "hw2.ipynb could not be read: it is not valid JSON (line 40, column 1: ...)"
+    return ScoreBook(
+        submission="hw2.ipynb",
+        results=[
+            CheckResult(f"test_{i}", item, f"check {i}.", "unreadable", 2.0, message=reason)
+            for i, item in enumerate(["corr2d", "corr2d", "pool2d"])
+        ],
+    )
+
+
+def test_an_unreadable_file_is_reported_once_with_status_unreadable_everywhere() -> None:
+    unreadable = unreadable_book()
+    reason = unreadable.unreadable
+
+    results = json.loads(results_json(unreadable))
+    assert (results["score"], results["max_score"], results["tests"]) == (0.0, 6.0, [])
+    assert results["output"].startswith(reason + "\nNothing in it was graded")
+    assert results["extra_data"]["status"] == "unreadable"
+    assert load_results_from_text(results_json(unreadable)).unreadable == reason
+
+    markdown = feedback_markdown(unreadable)
+    assert markdown.count(reason) == 1 and "check 0" not in markdown
+    html = feedback_html(unreadable)
+    assert html.count("it is not valid JSON") == 1 and "check 0" not in html
+
+    text = gradebook_csv(
+        [("s1", "S One", unreadable), ("s2", "S Two", book())], ["corr2d", "pool2d", "LeNet"]
+    )
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [row["status"] for row in rows] == ["unreadable", "regrade: 1 not graded"]
+    suites = ET.fromstring(junit_xml({"s1": unreadable})).findall("testsuite")
+    assert [len(s.findall("testcase")) for s in suites] == [1]
+    assert suites[0].find("testcase/error").text == reason
+    summary = summary_html(class_of({"s1": unreadable, "s2": book()}), [])
+    assert "unreadable" in summary
+    assert "check 0." not in summary  # its checks are not counted as failed
+
+
+def load_results_from_text(text: str) -> ScoreBook:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "results.json"
+        path.write_text(text)
+        return load_results(path)
