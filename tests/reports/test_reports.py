@@ -360,9 +360,11 @@ def test_an_unreadable_file_is_reported_once_with_status_unreadable_everywhere()
     assert load_results_from_text(results_json(unreadable)).unreadable == reason
 
     markdown = feedback_markdown(unreadable)
-    assert markdown.count(reason) == 1 and "check 0" not in markdown
+    assert markdown.count(reason) == 1
+    assert "check 0" not in markdown
     html = feedback_html(unreadable)
-    assert html.count("it is not valid JSON") == 1 and "check 0" not in html
+    assert html.count("it is not valid JSON") == 1
+    assert "check 0" not in html
 
     text = gradebook_csv(
         [("s1", "S One", unreadable), ("s2", "S Two", book())], ["corr2d", "pool2d", "LeNet"]
