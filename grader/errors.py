@@ -66,12 +66,13 @@ class MissingDefinition(SubmissionError):
 class BrokenDefinition(SubmissionError):
     """A homework item whose cell could not be parsed."""
 
-    def __init__(self, item: str, cell: int, line: int, detail: str) -> None:
+    def __init__(self, item: str, cell: str, line: int, detail: str) -> None:
         self.item = item
         self.cell = cell
+        """The cell as the student finds it (`In [12]`, or its first line)."""
         self.line = line
         super().__init__(
-            f"`{item}` could not be read: code cell {cell} has a syntax error at line {line} "
+            f"`{item}` could not be read: {cell} has a syntax error at line {line} "
             f"({detail}). Fix the cell and run it once to check."
         )
 
@@ -87,10 +88,10 @@ class ConfigurationError(GraderError):
 class DefinitionFailed(SubmissionError):
     """An item whose defining statement raised, hung or ended the process when it ran."""
 
-    def __init__(self, item: str, cell: int, line: int, how: str) -> None:
+    def __init__(self, item: str, cell: str, line: int, how: str) -> None:
         self.item = item
         self.how = how
-        super().__init__(f"`{item}` could not be defined: running cell {cell} (line {line}) {how}")
+        super().__init__(f"`{item}` could not be defined: running {cell} (line {line}) {how}")
 
 
 class SubmissionCrashed(SubmissionError):

@@ -183,8 +183,7 @@ def _result(
     check_id = item.name
     entry = item.config.stash[RUBRIC].entry(function_name)
     share = item.config.stash.get(CASES, {}).get(function_name, 1)
-    doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
-    description = doc[0] if doc else check_id
+    description = describe(item)
     base = {
         "check_id": check_id,
         "item": entry.item if entry else "?",
@@ -214,6 +213,27 @@ def _result(
         mistake=mistake,
         **base,  # type: ignore[arg-type]
     )
+
+
+def describe(item: pytest.Item) -> str:
+    """The check's description: its docstring's first line, with the `{name}`s of a parametrised
+    check filled in from its case (`pool2d with mode 'avg' ...`), so that each case says which."""
+    doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
+    if not doc:
+        return item.name
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return doc[0]
+    try:
+        return doc[0].format(**{name: _shown(value) for name, value in callspec.params.items()})
+    except (KeyError, IndexError, ValueError):
+        return doc[0]
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={_shown(v)}" for key, v in value.items())
+    return str(value)
 
 
 def classify(call: pytest.CallInfo[None], report: pytest.TestReport) -> tuple[Outcome, str, str]:

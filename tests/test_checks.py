@@ -197,3 +197,19 @@ def test_a_dangling_symlink_is_unreadable(graded, tmp_path: Path) -> None:
         book.unreadable
         == "hw2.ipynb could not be read: it could not be opened (No such file or directory)"
     )
+
+
+def test_each_case_of_a_parametrised_check_says_which_it_is(graded) -> None:
+    book = graded(ROOT / "submissions" / "solved.ipynb")
+
+    descriptions = [r.description for r in book.results]
+    assert len(set(descriptions)) == len(descriptions), sorted(descriptions)
+    assert not any("{" in d for d in descriptions)
+    assert (
+        "With its own weights, Residual(6, use_1x1conv=True, strides=2) computes conv-BN-ReLU-conv-BN "
+        "plus the (projected) input, then ReLU, in eval mode." in descriptions
+    )
+    assert (
+        "comp_conv2d with a LazyConv2d of kernel_size=3, padding=1, stride=2 gives the book's "
+        "output shape (4, 4) on an 8x8 input (7.3)." in descriptions
+    )

@@ -215,7 +215,7 @@ COMP_CASES = [
     ("layer", "shape"), COMP_CASES, ids=["pad1", "pad2x1", "stride2", "stride3x4"]
 )
 def test_comp_conv2d_reproduces_the_padding_and_stride_shapes(comp_conv2d, layer, shape):
-    """comp_conv2d returns the book's output shapes for the four layers of 7.3 on an 8x8 input."""
+    """comp_conv2d with a LazyConv2d of {layer} gives the book's output shape {shape} on an 8x8 input (7.3)."""
     conv = Layer("LazyConv2d", (1,), tuple(layer.items()))
     out = expect_tensor(
         comp_conv2d(

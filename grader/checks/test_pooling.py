@@ -34,7 +34,7 @@ def check_pool(pool2d, X, size, mode):
 
 @pytest.mark.parametrize("mode", ["max", "avg"])
 def test_pool2d_reproduces_the_book_examples(pool2d, mode):
-    """pool2d gives [[4, 5], [7, 8]] (max) and [[2, 3], [5, 6]] (avg) for the book's 3x3 example (7.5.1)."""
+    """pool2d(X, (2, 2), '{mode}') gives the book's result for its 3x3 example (7.5.1): [[4, 5], [7, 8]] for max, [[2, 3], [5, 6]] for avg."""
     check_pool(pool2d, X3, (2, 2), mode)
 
 
@@ -52,7 +52,7 @@ def test_pool2d_defaults_to_maximum_pooling(pool2d):
 
 @pytest.mark.parametrize("mode", ["max", "avg"])
 def test_pool2d_handles_non_square_windows_and_images(pool2d, mode):
-    """pool2d works when the image and the window are not square."""
+    """pool2d with mode '{mode}' works when the image and the window are not square."""
     X = torch.arange(20.0).reshape(4, 5) % 7
     check_pool(pool2d, X, (2, 3), mode)
 

@@ -199,42 +199,46 @@ def by_role(state, roles):
     }
 
 
-@pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("mode", ["train", "eval"])
 @pytest.mark.parametrize(
-    ("args", "project", "stride"),
-    [((3,), False, 1), ((6, True, 2), True, 2)],
+    ("block", "args", "project", "stride"),
+    [
+        ("Residual(3)", (3,), False, 1),
+        ("Residual(6, use_1x1conv=True, strides=2)", (6, True, 2), True, 2),
+    ],
     ids=["plain", "projected"],
 )
-def test_residual_forward_pass_is_the_books(Residual, process, train, args, project, stride):
-    """With its own weights, Residual computes conv-BN-ReLU-conv-BN plus the (projected) input, then ReLU, in train and eval mode."""
-    block = Residual(*args, what=f"Residual{args}")
+def test_residual_forward_pass_is_the_books(Residual, process, mode, block, args, project, stride):
+    """With its own weights, {block} computes conv-BN-ReLU-conv-BN plus the (projected) input, then ReLU, in {mode} mode."""
+    train = mode == "train"
+    model = Residual(*args, what=block)
     X = torch.randn(4, 3, 6, 6)
     try:  # sizes the Lazy layers
-        process.probe("forward", block, what=f"Residual{args}(X)", X=X, train=True)
+        process.probe("forward", model, what=f"{block}(X)", X=X, train=True)
     except SubmissionCrashed as error:
         if "size of tensor" in error.error_message or "must match" in error.error_message:
-            built = layers(process, block, tuple(X.shape), f"Residual{args}", run=False)
+            built = layers(process, model, tuple(X.shape), f"{block}", run=False)
             fail(
-                f"Residual{args}(X)",
+                f"{block}(X)",
                 "the shortcut does not fit",
                 "",
                 error.error_message,
                 shortcut_hint(built),
             )
         raise
-    state = process.probe("state_dict", block, what=f"Residual{args}.state_dict()")
+    state = process.probe("state_dict", model, what=f"{block}.state_dict()")
     roles = residual_roles(state, X.shape[1], project)
     if isinstance(roles, str):
         norms = sum(key.endswith(".running_mean") for key in state)
         fail(
-            f"Residual{args}",
+            f"{block}",
             "its layers do not fit the book's block",
             "",
             roles + " (layers its forward pass does not use are left out)",
             Diagnosis("missing batch norm", BOOKS_BLOCK) if norms < 2 else BOOKS_BLOCK,
         )
     X = torch.randn(4, 3, 6, 6)
-    got = process.probe("forward", block, what=f"Residual{args}(X)", X=X, train=train)
+    got = process.probe("forward", model, what=f"{block}(X)", X=X, train=train)
     candidates = [residual_forward(by_role(state, r), X, train, project, stride) for r in roles]
     best = min(range(len(roles)), key=lambda i: distance(candidates[i], got))
     expected = candidates[best]
@@ -251,7 +255,7 @@ def test_residual_forward_pass_is_the_books(Residual, process, train, args, proj
     check_tensor(
         expected,
         got,
-        what=f"Residual{args}(X) in {'train' if train else 'eval'} mode",
+        what=f"{block}(X) in {'train' if train else 'eval'} mode",
         inputs={"X": X},
         hint=hint,
         shape_hint=BOOKS_BLOCK,

@@ -57,7 +57,7 @@ def test_vgg_block_halves_height_and_width(block_layers):
 
 @pytest.mark.parametrize("num_convs", [1, 3])
 def test_vgg_block_has_num_convs_convolutions(vgg_block, process, num_convs):
-    """vgg_block(num_convs, 4) has num_convs convolutions, each followed by a ReLU."""
+    """vgg_block({num_convs}, 4) has {num_convs} convolution(s), each followed by a ReLU."""
     info = layers(
         process,
         vgg_block(num_convs, 4, what=f"vgg_block({num_convs}, 4)"),

@@ -28,6 +28,19 @@ class Cell:
     number: int
     kind: CellKind
     source: str
+    execution_count: int | None = None
+    """Jupyter's `In [n]` for a code cell that ran; None for one that did not, or in a script."""
+
+    @property
+    def label(self) -> str:
+        """The cell as the student can find it: `In [12]` as Jupyter shows it, else its first line
+        (a position counting markdown cells is no help in Jupyter or Colab)."""
+        if self.execution_count is not None:
+            return f"In [{self.execution_count}]"
+        first = next((line.strip() for line in self.source.splitlines() if line.strip()), "")
+        if not first:
+            return f"cell {self.number} (empty)"
+        return f"the cell starting `{first[:60]}{'...' if len(first) > 60 else ''}`"
 
 
 def read_cells(data: bytes, name: str) -> list[Cell]:
@@ -114,8 +127,10 @@ def _notebook_cells(text: str, name: str) -> list[Cell]:
         source = cell.get("source", "")
         if isinstance(source, list) and all(isinstance(line, str) for line in source):
             source = "".join(source)
+        count = cell.get("execution_count")
         if kind in ("code", "markdown", "raw") and isinstance(source, str):
-            result.append(Cell(number, kind, _normalise_newlines(source)))
+            ran = count if isinstance(count, int) and not isinstance(count, bool) else None
+            result.append(Cell(number, kind, _normalise_newlines(source), ran))
     return result
 
 

@@ -55,6 +55,12 @@ class Submission:
     program: Program
     definitions: Mapping[str, Definition]
     problems: Mapping[str, SubmissionError] = field(default_factory=dict)
+    labels: Mapping[int, str] = field(default_factory=dict)
+    """Each cell's `Cell.label` by its number: how messages cite a cell."""
+
+    def cell(self, number: int) -> str:
+        """Cell `number` as the student can find it (`In [12]`, or its first line)."""
+        return self.labels.get(number, f"cell {number}")
 
     def status(self, item: str) -> ItemStatus:
         if item in self.definitions:
@@ -83,6 +89,7 @@ def parse_submission(data: bytes, name: str, items: Sequence[str] = HOMEWORK_ITE
             f"be ({MAX_CODE_CHARACTERS // 1000:,} kB); remove generated or pasted data from them",
         )
     program = extract_program(cells, protected=items)
+    labels = {cell.number: cell.label for cell in cells if cell.kind == "code"}
     definitions: dict[str, Definition] = {}
     positions: dict[str, tuple[int, int]] = {}
     for statement in program.statements:
@@ -100,8 +107,13 @@ def parse_submission(data: bytes, name: str, items: Sequence[str] = HOMEWORK_ITE
             # A broken cell after the last good definition is the student's latest word on the item.
             if item in items and (broken.cell, broken.line) > positions.get(item, (0, 0)):
                 definitions.pop(item, None)
-                problems[item] = BrokenDefinition(item, broken.cell, broken.line, broken.message)
-    return Submission(name, program, definitions, problems)
+                problems[item] = BrokenDefinition(
+                    item,
+                    labels.get(broken.cell, f"cell {broken.cell}"),
+                    broken.line,
+                    broken.message,
+                )
+    return Submission(name, program, definitions, problems, labels)
 
 
 def load_submission(path: Path, items: Sequence[str] = HOMEWORK_ITEMS) -> Submission:

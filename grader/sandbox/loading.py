@@ -95,7 +95,9 @@ class ProgramLoad:
         timeout = statement_seconds + (BATCH_WAIT if batched else 0.0)
         for index, statement in pending:
             try:
-                child._answer("load", request_id, what=f"cell {statement.cell}", timeout=timeout)
+                child._answer(
+                    "load", request_id, what=self.submission.cell(statement.cell), timeout=timeout
+                )
             except SubmissionCrashed as error:
                 self.statement_errors[index] = f"raised {error.error_type}: {error.error_message}"
             except OutOfTime:  # the submission's, not this statement's
@@ -146,14 +148,15 @@ class ProgramLoad:
         for index, statement in reversed(list(enumerate(program.statements))):
             if name in statement.names and index in self.statement_errors:
                 return (
-                    f"{message}: `{name}` is assigned in cell {statement.cell}, line "
-                    f"{statement.line}, but that statement {self.statement_errors[index]} when "
+                    f"{message}: `{name}` is assigned in {self.submission.cell(statement.cell)}, "
+                    f"line {statement.line}, but that statement {self.statement_errors[index]} when "
                     "the grader ran it; fix that statement."
                 )
         for dropped in reversed(program.dropped):
             if name in dropped.names:
                 return (
-                    f"{message}: `{name}` is assigned in cell {dropped.cell}, line {dropped.line} "
+                    f"{message}: `{name}` is assigned in {self.submission.cell(dropped.cell)}, "
+                    f"line {dropped.line} "
                     f"(`{dropped.excerpt}`), which the grader does not run ({dropped.reason}). "
                     f"Assign `{name}` with a plain `{name} = ...` at the top level of a cell, "
                     "outside loops, `if` and `with` blocks, or create it inside the function or "

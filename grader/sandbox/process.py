@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -43,6 +44,10 @@ from grader.sandbox import answers
 from grader.sandbox.launcher import ExitStatus, Sandbox
 from grader.sandbox.limits import Budget, Limits
 from grader.sandbox.loading import BATCH_WAIT, ProgramLoad, Restart, definition_fields
+
+_CELL_FILE = re.compile(r'File "<cell (\d+)>"')
+"""A frame's file in the child's tracebacks (`grader.child.execution`), cited as the student finds
+the cell (`Submission.cell`)."""
 
 Recipe = tuple[Any, ...]
 
@@ -137,7 +142,10 @@ class SubmissionProcess:
                 here = (statement.cell, statement.line) == (definition.cell, definition.line)
                 if here and index in self.statement_errors:
                     raise DefinitionFailed(
-                        name, statement.cell, statement.line, self.statement_errors[index]
+                        name,
+                        self.submission.cell(statement.cell),
+                        statement.line,
+                        self.statement_errors[index],
                     )
             remote = Remote(self, ("item", name), "?", next(self._keys))
             try:
@@ -145,7 +153,7 @@ class SubmissionProcess:
             except SubmissionCrashed as error:
                 raise DefinitionFailed(
                     name,
-                    definition.cell,
+                    self.submission.cell(definition.cell),
                     definition.line,
                     f"left no `{name}`: {error.error_message}",
                 ) from None
@@ -365,9 +373,11 @@ class SubmissionProcess:
             message = clean(str(failure.get("message", "")), 2000)
             if error_type == "NameError":
                 message = self._program.explain_missing_name(message)
-            raise SubmissionCrashed(
-                what, error_type, message, clean(str(failure.get("traceback", "")), 4000)
+            trace = _CELL_FILE.sub(
+                lambda m: f'File "{self.submission.cell(int(m.group(1)))}"',
+                clean(str(failure.get("traceback", "")), 4000),
             )
+            raise SubmissionCrashed(what, error_type, message, trace)
         try:
             return decode(response.get("value"), blob)
         except TooDeep as error:  # the whole answer was read: the child can go on

@@ -2,6 +2,7 @@
 
 import contextlib
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -195,8 +196,36 @@ class TestRedefinitionsAndSyntaxErrors:
         with pytest.raises(BrokenDefinition) as info:
             submission.require("comp_conv2d")
         assert str(info.value).startswith(
-            "`comp_conv2d` could not be read: code cell 8 has a syntax error at line 1"
+            "`comp_conv2d` could not be read: the cell starting `def comp_conv2d(conv2d, X)` "
+            "has a syntax error at line 1"
         )
+
+
+def test_a_cell_is_cited_as_jupyter_shows_it() -> None:
+    def code(source: str, count: int | None) -> dict:
+        return {"cell_type": "code", "metadata": {}, "source": source, "outputs": [],
+                "execution_count": count}  # fmt: skip
+
+    notebook = {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": "# 7.2"},
+            code("def corr2d(X, K)\n    return X", 12),
+            code("\n\ndef pool2d(X, pool_size mode='max'):\n    pass", None),
+        ],
+    }
+    submission = parse_submission(json.dumps(notebook).encode(), "hw2.ipynb")
+
+    with pytest.raises(BrokenDefinition, match=r"^`corr2d` could not be read: In \[12\] has"):
+        submission.require("corr2d")
+    with pytest.raises(BrokenDefinition) as info:
+        submission.require("pool2d")
+    assert str(info.value).startswith(
+        "`pool2d` could not be read: the cell starting `def pool2d(X, pool_size mode='max'):` "
+        "has a syntax error at line 3"
+    )
 
     def test_a_syntax_error_costs_only_what_its_statement_defines(
         self, submission: Submission

@@ -75,8 +75,9 @@ def test_exceptions_come_back_with_the_students_frames_only(sandbox) -> None:
 
     text = str(info.value)
     assert text.startswith("corr2d(X, K) raised ZeroDivisionError: division by zero")
-    assert 'File "<cell 1>", line 5, in corr2d' in text
-    assert 'File "<cell 1>", line 2, in helper' in text
+    # A script's cell has no `In [n]`: it is cited by its first line.
+    assert 'File "the cell starting `def helper(x):`", line 5, in corr2d' in text
+    assert 'File "the cell starting `def helper(x):`", line 2, in helper' in text
     assert "grader" not in text
 
 
@@ -211,7 +212,8 @@ def test_a_name_error_on_a_dropped_assignment_says_where_and_why_it_did_not_run(
         p.call(p.item("corr2d"), torch.ones(2, 2), torch.ones(1, 1), what="corr2d(X, K)")
 
     assert info.value.error_message == (
-        "name 'act' is not defined: `act` is assigned in cell 1, line 2 (`for _ in range(1):`), "
+        "name 'act' is not defined: `act` is assigned in the cell starting `import torch`, line 2 "
+        "(`for _ in range(1):`), "
         "which the grader does not run (top-level loop: not run by the grader). Assign `act` "
         "with a plain `act = ...` at the top level of a cell, outside loops, `if` and `with` "
         "blocks, or create it inside the function or class that uses it."
@@ -227,7 +229,8 @@ def test_a_name_error_on_an_assignment_that_failed_names_its_error(sandbox) -> N
         p.call(p.item("corr2d"), torch.ones(2, 2), torch.ones(1, 1), what="corr2d(X, K)")
 
     assert info.value.error_message.startswith(
-        "name 'act' is not defined: `act` is assigned in cell 1, line 2, but that statement "
+        "name 'act' is not defined: `act` is assigned in the cell starting `import torch`, line 2, "
+        "but that statement "
         "raised AttributeError: module 'torch' has no attribute 'no_such_function'"
     )
 
