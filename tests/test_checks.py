@@ -213,3 +213,20 @@ def test_each_case_of_a_parametrised_check_says_which_it_is(graded) -> None:
         "comp_conv2d with a LazyConv2d of kernel_size=3, padding=1, stride=2 gives the book's "
         "output shape (4, 4) on an 8x8 input (7.3)." in descriptions
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "mistake"),
+    [("lenet_wrong_pooling", "wrong pooling"), ("lenet_wrong_activation", "wrong activation")],
+)
+def test_a_lenet_whose_numbers_print_alike_is_told_where_and_why_they_differ(
+    graded, tmp_path: Path, name: str, mistake: str
+) -> None:
+    path = tmp_path / f"{name}.ipynb"
+    path.write_text(mutated_notebook(MUTATIONS[name]), encoding="utf-8")
+
+    book = graded(path)
+
+    [forward] = [r for r in book.results if r.check_id == "test_lenet_forward_pass_is_the_books"]
+    assert forward.mistake == mistake
+    assert "largest difference" in forward.message

@@ -173,14 +173,30 @@ def test_lenet_takes_lr_and_num_classes(LeNet, process):
 
 
 @remember
-def lenet_forward(state, X):
-    """LeNet's forward pass, written with torch.nn.functional, for the given weights (in order)."""
+def lenet_forward(state, X, activation="sigmoid", pool="avg"):
+    """LeNet's forward pass, written with torch.nn.functional, for the given weights (in order);
+    another `activation` (`relu`) or `pool` (`max`) gives a known mistake's network."""
     w = list(state.values())
-    Y = F.avg_pool2d(torch.sigmoid(F.conv2d(X, w[0], w[1], padding=2)), 2, 2)
-    Y = F.avg_pool2d(torch.sigmoid(F.conv2d(Y, w[2], w[3])), 2, 2).flatten(1)
-    Y = torch.sigmoid(F.linear(Y, w[4], w[5]))
-    Y = torch.sigmoid(F.linear(Y, w[6], w[7]))
+    act = torch.sigmoid if activation == "sigmoid" else F.relu
+    pooled = F.avg_pool2d if pool == "avg" else F.max_pool2d
+    Y = pooled(act(F.conv2d(X, w[0], w[1], padding=2)), 2, 2)
+    Y = pooled(act(F.conv2d(Y, w[2], w[3])), 2, 2).flatten(1)
+    Y = act(F.linear(Y, w[4], w[5]))
+    Y = act(F.linear(Y, w[6], w[7]))
     return F.linear(Y, w[8], w[9])
+
+
+LENET_MISTAKES = {
+    ("relu", "avg"): Diagnosis("wrong activation", "the book's LeNet uses nn.Sigmoid(), not ReLU"),
+    ("sigmoid", "max"): Diagnosis(
+        "wrong pooling",
+        "the book's LeNet uses nn.AvgPool2d(kernel_size=2, stride=2), not max pooling",
+    ),
+    ("relu", "max"): Diagnosis(
+        "wrong activation",
+        "the book's LeNet uses nn.Sigmoid() and average pooling, not ReLU and max pooling",
+    ),
+}
 
 
 def test_lenet_forward_pass_is_the_books(lenet, lenet_layers, process):
@@ -207,7 +223,18 @@ def test_lenet_forward_pass_is_the_books(lenet, lenet_layers, process):
         )
     X = torch.rand(3, 1, 28, 28)
     got = process.probe("forward", lenet, what="LeNet()(X)", X=X)
-    check_tensor(lenet_forward(state, X), got, what="LeNet()(X)", inputs={"X": X}, atol=1e-4)
+
+    def hint(tensor):
+        """The known mistake whose network computes what the student's computes."""
+        for (activation, pool), mistake in LENET_MISTAKES.items():
+            variant = lenet_forward(state, X, activation, pool)
+            if torch.allclose(variant.double(), tensor.double(), atol=1e-4, rtol=1e-4):
+                return mistake
+        return None
+
+    check_tensor(
+        lenet_forward(state, X), got, what="LeNet()(X)", inputs={"X": X}, hint=hint, atol=1e-4
+    )
 
 
 @pytest.mark.slow
