@@ -234,6 +234,9 @@ class GradingSession:
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._loop: _Loop | None = None
+        self._cwd: str | None = None
+        """The caller's working directory: pytest returns to its own start (the repository root)
+        when its session ends, which would move every later relative path of the caller."""
 
     def __enter__(self) -> GradingSession:
         return self
@@ -269,6 +272,8 @@ class GradingSession:
             self._jobs.put(None)
             self._thread.join()
         self._thread = None
+        if self._cwd is not None:
+            os.chdir(self._cwd)
 
     def _running(self) -> _Loop:
         from grader.errors import HarnessError
@@ -280,7 +285,7 @@ class GradingSession:
         self._thread = threading.Thread(
             target=loop.run, args=(self._args,), name="hw2-grading-session", daemon=True
         )
-        previous = os.getcwd()
+        previous = self._cwd = os.getcwd()
         os.chdir(ROOT)  # as grade() runs pytest; only while pytest starts (collection included)
         try:
             self._thread.start()

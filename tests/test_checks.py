@@ -72,6 +72,7 @@ def graded(sandbox):
         FIXTURES / "functional_style.ipynb",
         FIXTURES / "einsum_style.ipynb",
         FIXTURES / "renamed_layers_style.ipynb",
+        FIXTURES / "sequential_residual_style.ipynb",
     ],
     ids=lambda p: p.stem,
 )
@@ -167,7 +168,11 @@ def test_items_that_build_on_others_share_children_without_replacing_themselves(
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        (b'{"nbformat": 4, "cells": [', "it is not valid JSON (line 1, column 27"),
+        (
+            b'{"nbformat": 4, "cells": [',
+            "it is not valid JSON: expecting value at line 1, column 27 (the file ends at line 1, "
+            "column 27)",
+        ),
         (b"", "the file is empty (0 bytes)"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "it is a binary file"),
     ],
@@ -230,3 +235,56 @@ def test_a_lenet_whose_numbers_print_alike_is_told_where_and_why_they_differ(
     [forward] = [r for r in book.results if r.check_id == "test_lenet_forward_pass_is_the_books"]
     assert forward.mistake == mistake
     assert "largest difference" in forward.message
+
+
+def test_a_residual_in_a_sequential_is_matched_to_the_books_roles() -> None:
+    import torch
+    from torch import nn
+    from torch.nn import functional as F
+
+    from grader.checks.test_resnet import by_role, residual_forward, residual_roles
+
+    class SequentialResidual(nn.Module):
+        def __init__(self, channels: int, strides: int) -> None:
+            super().__init__()
+            self.shortcut = nn.Conv2d(3, channels, kernel_size=1, stride=strides, bias=False)
+            self.body = nn.Sequential(
+                nn.Conv2d(3, channels, 3, padding=1, stride=strides),
+                nn.BatchNorm2d(channels),
+                nn.ReLU(),
+                nn.Conv2d(channels, channels, 3, padding=1),
+                nn.BatchNorm2d(channels),
+            )
+
+        def forward(self, X):
+            return F.relu(self.body(X) + self.shortcut(X))
+
+    torch.manual_seed(0)
+    block = SequentialResidual(6, 2)
+    X = torch.randn(4, 3, 6, 6)
+    block.train()
+    block(X)  # running statistics
+    block.eval()
+    state = dict(block.state_dict())
+
+    roles = residual_roles(state, 3, project=True)
+
+    assert roles == [
+        {
+            "conv1": "body.0",
+            "conv2": "body.3",
+            "bn1": "body.1",
+            "bn2": "body.4",
+            "conv3": "shortcut",
+        },
+        {
+            "conv1": "body.0",
+            "conv2": "body.3",
+            "bn1": "body.4",
+            "bn2": "body.1",
+            "conv3": "shortcut",
+        },
+    ]
+    with torch.no_grad():
+        expected = residual_forward(by_role(state, roles[0]), X, False, True, 2)
+        torch.testing.assert_close(block(X), expected)

@@ -3,6 +3,7 @@
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,10 +22,10 @@ SOLVED = ROOT / "submissions" / "solved.ipynb"
 ONE_CHECK = "test_corr2d_reproduces_the_book_example or test_pool2d_defaults_to_maximum_pooling"
 
 
-def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, timeout: int = 600, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "grader", *args],
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -247,3 +248,19 @@ def test_grade_and_gradescope_run_refuse_a_machine_without_bubblewrap(tmp_path: 
         assert done.returncode == 2, done.stderr
         assert "grades with bubblewrap, which does not work on this machine" in done.stderr
         assert not (tmp_path / "out").exists()
+
+
+def test_a_relative_report_folder_gets_every_report_from_any_working_directory(
+    tmp_path: Path,
+) -> None:
+    # pytest returns to the repository root when its session ends: the class files went there.
+    (tmp_path / "class").mkdir()
+    for name in ("alice_solved", "bob_kernel_flipped"):
+        shutil.copy(ROOT / "submissions/students" / f"{name}.ipynb", tmp_path / "class")
+
+    result = run_cli("grade", "class", "--out", "grades", "-k", ONE_CHECK, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = list(csv.DictReader((tmp_path / "grades" / "gradebook.csv").open()))
+    assert [r["student"] for r in rows] == ["alice_solved", "bob_kernel_flipped"]
+    assert not (ROOT / "grades").exists()

@@ -240,6 +240,8 @@ def write_class_reports(
         student = (book.provenance.get("student") if book else None) or folder.name
         name = (book.provenance.get("name") if book else None) or student
         found[folder.name] = (student, name, book)
+        if book is not None and book.unreadable:
+            problems.append(f"unreadable: {student} ({name}): {book.unreadable}")
     for entry in entries:
         folder = student_folder(out, entry)
         if found.get(folder.name, (None, None, None))[2] is None:

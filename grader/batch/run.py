@@ -30,7 +30,12 @@ def grade_class(
     """Grade every submission found in `paths` into `out`, printing progress and a summary.
 
     `students` (ids or names) picks those students' submissions alone and regrades them; the
-    class's files are rebuilt from every student's results in `out` either way."""
+    class's files are rebuilt from every student's results in `out` either way.
+
+    Paths are made absolute first: grading runs pytest, which changes the process's working
+    directory while it starts and when its session ends."""
+    paths = [path.absolute() for path in paths]
+    out = out.absolute()
     if jobs < 1:
         raise GraderError(f"invalid --jobs {jobs} from the command line: use 1 or more")
     intake = collect(paths, skip=out)

@@ -168,9 +168,7 @@ def check_equal(
 def _first_difference(expected: list[Any], got: list[Any]) -> str:
     for position, (want, have) in enumerate(zip(expected, got, strict=False), start=1):
         if want != have:
-            return (
-                f"first difference at position {position}: expected {show(want)}, got {show(have)}"
-            )
+            return f"first difference at position {position} (counting from 1): expected {show(want)}, got {show(have)}"
     if len(got) < len(expected):
-        return f"first difference at position {len(got) + 1}: expected {show(expected[len(got)])}, got nothing more"
-    return f"first difference at position {len(expected) + 1}: expected nothing more, got {show(got[len(expected)])}"
+        return f"first difference at position {len(got) + 1} (counting from 1): expected {show(expected[len(got)])}, got nothing more"
+    return f"first difference at position {len(expected) + 1} (counting from 1): expected nothing more, got {show(got[len(expected)])}"

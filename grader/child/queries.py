@@ -212,7 +212,12 @@ def layers(
         "layers": entries,
         "top": top,
         "output_shape": tuple(out.shape) if isinstance(out, torch.Tensor) else None,
-        "num_params": sum(p.numel() for p in model.parameters()),
+        # A Lazy layer the forward pass never used holds no parameters yet (nor may be counted).
+        "num_params": sum(
+            p.numel()
+            for p in model.parameters()
+            if not isinstance(p, nn.parameter.UninitializedParameter)
+        ),
     }
 
 

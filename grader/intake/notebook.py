@@ -74,10 +74,13 @@ def _decode(data: bytes, name: str) -> str:
         # utf-8-sig counts positions after its 3-byte BOM; utf-16 counts its BOM.
         position = error.start + (len(codecs.BOM_UTF8) if encoding == "utf-8-sig" else 0)
         label = "UTF-16" if encoding == "utf-16" else "UTF-8"
+        line = data.count(b"\n", 0, position) + 1
+        column = position - (data.rfind(b"\n", 0, position) + 1) + 1
         raise UnreadableSubmission(
             name,
-            f"it is not {label} text (byte 0x{data[position]:02x} at position {position}); "
-            "save it from Jupyter again",
+            f"it is not {label} text: byte 0x{data[position]:02x} at line {line}, column "
+            f"{column} (byte {position} from the start, counting from 0); save it from Jupyter "
+            "again",
         ) from None
     if "\x00" in text:
         raise UnreadableSubmission(name, "it is a binary file, not a notebook")
@@ -99,10 +102,15 @@ def _notebook_cells(text: str, name: str) -> list[Cell]:
     try:
         raw = json.loads(text, object_hook=_drop_output)
     except json.JSONDecodeError as error:
+        # json's messages end in "at" ("Unterminated string starting at") before its position.
+        where = f"line {error.lineno}, column {error.colno}"
+        what = f"{error.msg} {where}" if error.msg.endswith(" at") else f"{error.msg} at {where}"
+        lines = text.split("\n")
+        end = f"line {len(lines)}, column {len(lines[-1]) + 1}"
         raise UnreadableSubmission(
             name,
-            f"it is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}); "
-            "it may have been edited outside Jupyter or cut short",
+            f"it is not valid JSON: {what[0].lower()}{what[1:]} (the file ends at {end}); it "
+            "may have been cut short or edited outside Jupyter",
         ) from None
     except RecursionError:
         raise UnreadableSubmission(name, "its JSON is nested too deeply to be a notebook") from None

@@ -47,10 +47,6 @@ class Item:
         """The points of the checks lost, less what was given back by hand (never below 0)."""
         return round(max(0.0, sum(r.max_points for r in self.lost) - self.adjusted), 6)
 
-    @property
-    def lost_checks(self) -> str:
-        return "; ".join(r.description.rstrip(".") for r in self.lost)
-
 
 def _items(book: ScoreBook) -> list[Item]:
     groups: dict[str, list[CheckResult]] = {}
@@ -110,9 +106,8 @@ def feedback_markdown(book: ScoreBook, *, title: str = "HW2 feedback") -> str:
     if lost:
         lines += ["## Where you lost points", ""]
         for item in lost:
-            lines.append(
-                f"- `{item.name}`: {points(item.lost_points)} point(s){item.by_hand}: {item.lost_checks}"
-            )
+            lines.append(f"- `{item.name}`: {points(item.lost_points)} point(s){item.by_hand}")
+            lines += [f"  - {r.description}" for r in item.lost]
         lines.append("")
     for item in items:
         lines += [

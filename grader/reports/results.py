@@ -67,10 +67,7 @@ def _output(book: ScoreBook, summary: Total) -> str:
     return "\n".join(lines)
 
 
-UNREADABLE_ADVICE = (
-    "Nothing in it was graded. Open the notebook in Jupyter, save it, and hand in the .ipynb "
-    "file again."
-)
+UNREADABLE_ADVICE = "Nothing in it was graded: hand in a notebook that opens in Jupyter."
 
 
 def load_results(path: Path) -> ScoreBook:

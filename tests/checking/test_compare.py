@@ -61,7 +61,7 @@ def test_two_lists_of_layers_say_where_they_first_differ() -> None:
         )
 
     assert str(info.value).endswith(
-        "\n  first difference at position 2: expected 'Sigmoid', got 'ReLU'"
+        "\n  first difference at position 2 (counting from 1): expected 'Sigmoid', got 'ReLU'"
     )
 
 
@@ -70,5 +70,5 @@ def test_a_shorter_list_says_what_is_missing_first() -> None:
         check_equal(["Linear", "ReLU", "Dropout"], ["Linear", "ReLU"], what="net", problem="p")
 
     assert str(info.value).endswith(
-        "first difference at position 3: expected 'Dropout', got nothing more"
+        "first difference at position 3 (counting from 1): expected 'Dropout', got nothing more"
     )

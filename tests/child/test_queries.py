@@ -249,3 +249,36 @@ def test_a_training_run_gives_the_same_losses_every_time() -> None:
         return result["losses"]
 
     assert losses() == losses()
+
+
+def test_a_lazy_layer_the_forward_pass_never_uses_is_walked_and_left_out() -> None:
+    class Unused(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.LazyConv2d(4, 3, padding=1)
+            self.spare = nn.LazyBatchNorm2d()  # never called
+
+        def forward(self, X: torch.Tensor) -> torch.Tensor:
+            return self.conv(X)
+
+    model = Unused()
+
+    walk = probes.layers(model, torch.zeros(1, 2, 5, 5))
+    state = probes.state_dict(model)
+
+    assert walk["output_shape"] == (1, 4, 5, 5)
+    assert walk["num_params"] == 4 * 2 * 9 + 4
+    # the spare's running statistics are not there yet; its batch counter is (a plain buffer)
+    assert sorted(state) == ["conv.bias", "conv.weight", "spare.num_batches_tracked"]
+
+
+def test_a_model_is_described_without_running_it_when_asked() -> None:
+    model = nn.Sequential(nn.LazyConv2d(6, 1, stride=2), nn.ReLU())
+
+    walk = probes.layers(model, torch.zeros(1, 3, 4, 4), run=False)
+
+    assert walk["output_shape"] is None
+    assert [(layer["type"], layer.get("stride")) for layer in walk["layers"]] == [
+        ("LazyConv2d", (2, 2)),
+        ("ReLU", None),
+    ]

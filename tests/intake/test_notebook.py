@@ -118,7 +118,12 @@ def test_an_nbconvert_script_is_split_at_its_in_markers() -> None:
 
 BAD_FILES = [
     ("empty.ipynb", b"", "the file is empty (0 bytes)"),
-    ("truncated.ipynb", b'{"cells": [', "it is not valid JSON (line 1, column 12"),
+    (
+        "truncated.ipynb",
+        b'{"cells": [',
+        "it is not valid JSON: expecting value at line 1, column 12 (the file ends at line 1, "
+        "column 12)",
+    ),
     ("list.ipynb", b"[1, 2, 3]", "it is JSON but not a Jupyter notebook"),
     ("dict.ipynb", b'{"cells": []}', "it is JSON but not a Jupyter notebook"),
     ("future.ipynb", b'{"nbformat": 5, "cells": []}', "newer than this grader reads"),
@@ -131,18 +136,18 @@ BAD_FILES = [
     (
         "latin1.ipynb",
         '{"nbformat": 4, "cells": ["café"]}'.encode("latin-1"),
-        "it is not UTF-8 text (byte 0xe9",
+        "it is not UTF-8 text: byte 0xe9 at line 1, column 31 (byte 30 from the start",
     ),
     ("latin1.py", "# café\n".encode("latin-1"), "it is not UTF-8 text"),
     (
         "bom.ipynb",
         b"\xef\xbb\xbf" + '{"cells": ["é"]}'.encode("latin-1"),
-        "it is not UTF-8 text (byte 0xe9 at position 15)",  # counted from the file's first byte
+        "it is not UTF-8 text: byte 0xe9 at line 1, column 16 (byte 15 from the start",
     ),
     (
         "utf16.ipynb",
         b"\xff\xfe" + "{}".encode("utf-16-le") + b"\x00\xd8",
-        "it is not UTF-16 text (byte 0x00 at position 6)",
+        "it is not UTF-16 text: byte 0x00 at line 1, column 7 (byte 6 from the start",
     ),
     ("homework.docx", b"PK\x03\x04", "it is not a notebook (.docx)"),
     ("homework.pdf", b"%PDF-1.7", "it is not a notebook (.pdf)"),

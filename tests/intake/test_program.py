@@ -24,6 +24,7 @@ CORRECT = [
     FIXTURES / "functional_style.ipynb",
     FIXTURES / "einsum_style.ipynb",
     FIXTURES / "renamed_layers_style.ipynb",
+    FIXTURES / "sequential_residual_style.ipynb",
     FIXTURES / "format_4_0_without_ids.ipynb",
     FIXTURES / "format_3.ipynb",
     SUBMISSIONS / "solved.ipynb",

@@ -203,8 +203,9 @@ def test_one_bad_file_in_a_batch_is_reported_and_the_rest_are_parsed(tmp_path: P
     assert sorted(parsed) == ["alice", "dave"]
     assert all(len(s.definitions) == 15 for s in parsed.values())
     assert refused == {
-        "bob": "bob.ipynb could not be read: it is not valid JSON (line 1, column 2: Expecting property "
-        "name enclosed in double quotes); it may have been edited outside Jupyter or cut short",
+        "bob": "bob.ipynb could not be read: it is not valid JSON: expecting property name "
+        "enclosed in double quotes at line 1, column 2 (the file ends at line 1, column 10); it may "
+        "have been cut short or edited outside Jupyter",
         "carol": "carol.ipynb could not be read: the file is empty (0 bytes)",
     }
 

@@ -98,7 +98,7 @@ def test_an_items_manual_points_show_in_its_heading_and_in_what_was_lost() -> No
     text = feedback_markdown(adjusted(), title="HW2 feedback")
 
     assert "## `pool2d`: 1.5 / 3 (+1.5 by hand)" in text
-    assert "- `pool2d`: 1.5 point(s) (+1.5 by hand): pool2d averages" in text
+    assert "- `pool2d`: 1.5 point(s) (+1.5 by hand)\n  - pool2d averages." in text
     page = feedback_html(adjusted(), title="HW2 feedback")
     assert "<code>pool2d</code>: 1.5 / 3 (+1.5 by hand)</h2>" in page
 
@@ -339,7 +339,9 @@ def test_the_summary_flags_submissions_graded_below_bubblewrap(tmp_path: Path) -
 
 
 def unreadable_book() -> ScoreBook:
-    reason = "hw2.ipynb could not be read: it is not valid JSON (line 40, column 1: ...)"
+    reason = (
+        "hw2.ipynb could not be read: it is not valid JSON: expecting value at line 40, column 1"
+    )
     return ScoreBook(
         submission="hw2.ipynb",
         results=[
