@@ -47,7 +47,6 @@ class _Value:
 
     statement: Statement
     dropped: Dropped
-    uses: frozenset[str]
 
 
 _Entry = Statement | Dropped | _Value
@@ -113,10 +112,14 @@ def _values_needed(entries: Sequence[_Entry]) -> set[int]:
                 binders[name].append(index)
     if not binders:
         return set()
+    # symtable only where a value's name appears in the text at all (most definitions use none)
+    words = re.compile(r"\b(?:" + "|".join(map(re.escape, binders)) + r")\b")
     pending = deque(
         name
         for entry in entries
-        if isinstance(entry, Statement) and entry.kind in ("def", "class")
+        if isinstance(entry, Statement)
+        and entry.kind in ("def", "class")
+        and words.search(entry.source)
         for name in _global_names(entry.source)
     )
     seen: set[str] = set()
@@ -131,7 +134,7 @@ def _values_needed(entries: Sequence[_Entry]) -> set[int]:
                 needed.add(index)
                 value = entries[index]
                 assert isinstance(value, _Value)
-                pending.extend(value.uses)
+                pending.extend(_global_names(value.statement.source))
     return needed
 
 
@@ -319,7 +322,16 @@ def _classify(node: ast.stmt, chunk: _Chunk, cell: int, protected: frozenset[str
         return Statement(kind, names, text, cell, first, decorators)
 
     def drop(reason: str) -> Dropped:
-        return Dropped(cell, node.lineno, reason, excerpt, _bound_names(node))
+        # An expression binds nothing (most drops: prints, calls); an assignment its targets.
+        if isinstance(node, ast.Expr):
+            names: tuple[str, ...] = ()
+        elif isinstance(node, ast.Assign):
+            names = tuple(n for t in node.targets for n in _bound_names(t))
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+            names = _bound_names(node.target)
+        else:
+            names = _bound_names(node)
+        return Dropped(cell, node.lineno, reason, excerpt, names)
 
     if isinstance(node, ast.Import | ast.ImportFrom):
         return keep("import", _import_names(node))
@@ -357,16 +369,15 @@ def _classify_assignment(
         )
     if _is_constant(node.value):
         return keep("constant", names)
-    statement = keep("value", names)
     return _Value(
-        statement,
+        keep("value", names),
         drop("computes a value that none of your definitions uses: not run by the grader"),
-        _global_names(statement.source),
     )
 
 
-def _bound_names(node: ast.stmt) -> tuple[str, ...]:
-    """The names a top-level statement binds at the top level (not inside what it defines)."""
+def _bound_names(node: ast.AST) -> tuple[str, ...]:
+    """The names a top-level statement (or an assignment's target) binds at the top level (not
+    inside what it defines)."""
     names: list[tuple[int, int, str]] = []
     pending: list[ast.AST] = [node]
     while pending:
