@@ -1,6 +1,7 @@
 """The student kit and the Gradescope bundle: what they hold, and that each grades on its own."""
 
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -98,11 +99,11 @@ def test_the_gradescope_bundle_grades_a_submission(tmp_path: Path) -> None:
     } <= set(names)
     assert archive.getinfo("run_autograder").external_attr >> 16 & stat.S_IXUSR
     run_autograder = archive.read("run_autograder").decode()
-    assert "python -m grader gradescope-run /autograder/submission" in run_autograder
+    assert 'AUTOGRADER="${AUTOGRADER:-/autograder}"' in run_autograder
     # The image keeps the examples drawn at setup, where each submission's run reads them.
-    assert "HW2_GRADER_CACHE=/autograder/plans" in run_autograder
+    assert 'HW2_GRADER_CACHE="$AUTOGRADER/plans"' in run_autograder
     assert (
-        "HW2_GRADER_CACHE=/autograder/plans /autograder/venv/bin/python -m grader plans"
+        'HW2_GRADER_CACHE="$AUTOGRADER/plans" "$AUTOGRADER/venv/bin/python" -m grader plans'
         in archive.read("setup.sh").decode()
     )
     source = tmp_path / "source"
@@ -143,3 +144,32 @@ def test_the_kits_rubric_leaves_out_the_late_policy_and_the_hidden_checks(
     assert "late" not in public
     assert "test_corr2d_reproduces_the_book_example" in public["corr2d"]
     assert "test_corr2d_on_a_larger_non_square_image" not in public["corr2d"]
+
+
+def test_run_autograder_grades_an_upload_in_its_root(tmp_path: Path) -> None:
+    """Gradescope's script itself, in a root of the test's (`AUTOGRADER`), with this checkout's
+    environment as the image's: results.json written, saying which file was graded."""
+    root = tmp_path / "autograder"
+    zipfile.ZipFile(build_gradescope_bundle(tmp_path / "autograder.zip")).extractall(
+        root / "source"
+    )
+    (root / "venv").symlink_to(Path(sys.executable).parent.parent)
+    (root / "submission" / ".ipynb_checkpoints").mkdir(parents=True)
+    (root / "submission" / "hw2.ipynb").write_bytes(SOLVED.read_bytes())
+    (root / "submission" / ".ipynb_checkpoints" / "hw2-checkpoint.ipynb").write_text("{}")
+    (root / "results").mkdir()
+    script = root / "source" / "run_autograder"
+    script.chmod(0o755)
+
+    result = subprocess.run(
+        [str(script)],
+        env={**os.environ, "AUTOGRADER": str(root), "HW2_GRADER_SELECT": FEW_CHECKS},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["score"] == data["max_score"] > 0
+    assert data["output"].startswith("Graded hw2.ipynb.")
