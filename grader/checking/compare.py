@@ -111,7 +111,7 @@ def _difference(expected: torch.Tensor, got: torch.Tensor) -> str:
     values can agree to every decimal shown and still differ (max pooling for average)."""
     diff = (expected - got).abs()
     diff = torch.where(torch.isnan(diff), torch.full_like(diff, float("inf")), diff)
-    largest = _index(int(diff.argmax()), tuple(diff.shape))
+    largest = tuple(int(i) for i in torch.unravel_index(diff.argmax(), diff.shape))
     most = (
         f"largest difference {float(diff.max()):.4g} at index {largest}: expected "
         f"{float(expected[largest]):.6g}, got {float(got[largest]):.6g}"
@@ -139,14 +139,6 @@ def _difference(expected: torch.Tensor, got: torch.Tensor) -> str:
             [f"expected (shape {shape}):", *grid(rows[:n]), "got:", *grid(rows[n:]), most]
         )
     return f"expected {show(expected)}\ngot      {show(got)}\n{most}"
-
-
-def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
-    index = []
-    for size in reversed(shape):
-        index.append(flat % size)
-        flat //= size
-    return tuple(reversed(index))
 
 
 def _number(value: float) -> str:

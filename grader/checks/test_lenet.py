@@ -1,6 +1,7 @@
 """Section 7.6: init_cnn, LeNet and layer_summary."""
 
 import contextlib
+import functools
 import io
 
 import pytest
@@ -10,7 +11,7 @@ from torch.nn import functional as F
 
 from grader.checking.compare import check_equal, check_tensor, fail
 from grader.checking.memo import remember
-from grader.checking.mistakes import Diagnosis
+from grader.checking.mistakes import Diagnosis, Mistake, diagnose
 from grader.checks.models import (
     POOLS,
     check_layer_argument,
@@ -104,13 +105,14 @@ def test_lenet_layers_have_the_books_sizes_and_padding(lenet_layers):
         "pooling layers": [layer for layer in top if layer["type"] in POOLS],
         "dense layers": [layer for layer in top if layer["type"] == "Linear"],
     }
+    hint = structure_hint(LENET_TYPES, [layer["type"] for layer in top])
     for kind, count in (("convolutions", 2), ("pooling layers", 2), ("dense layers", 3)):
         check_equal(
             count,
             len(kinds[kind]),
             what=f"LeNet().net's {kind}",
             problem="wrong number of layers",
-            hint=structure_hint(LENET_TYPES, [layer["type"] for layer in top]),
+            hint=hint,
         )
     (conv1, conv2), (pool1, pool2) = kinds["convolutions"], kinds["pooling layers"]
     check_layer_argument(conv1, "out_channels", 6, "LeNet's first convolution")
@@ -186,17 +188,23 @@ def lenet_forward(state, X, activation="sigmoid", pool="avg"):
     return F.linear(Y, w[8], w[9])
 
 
-LENET_MISTAKES = {
-    ("relu", "avg"): Diagnosis("wrong activation", "the book's LeNet uses nn.Sigmoid(), not ReLU"),
-    ("sigmoid", "max"): Diagnosis(
+LENET_MISTAKES = (
+    Mistake(
+        "wrong activation",
+        "the book's LeNet uses nn.Sigmoid(), not ReLU",
+        functools.partial(lenet_forward, activation="relu"),
+    ),
+    Mistake(
         "wrong pooling",
         "the book's LeNet uses nn.AvgPool2d(kernel_size=2, stride=2), not max pooling",
+        functools.partial(lenet_forward, pool="max"),
     ),
-    ("relu", "max"): Diagnosis(
+    Mistake(
         "wrong activation",
         "the book's LeNet uses nn.Sigmoid() and average pooling, not ReLU and max pooling",
+        functools.partial(lenet_forward, activation="relu", pool="max"),
     ),
-}
+)
 
 
 def test_lenet_forward_pass_is_the_books(lenet, lenet_layers, process):
@@ -223,17 +231,13 @@ def test_lenet_forward_pass_is_the_books(lenet, lenet_layers, process):
         )
     X = torch.rand(3, 1, 28, 28)
     got = process.probe("forward", lenet, what="LeNet()(X)", X=X)
-
-    def hint(tensor):
-        """The known mistake whose network computes what the student's computes."""
-        for (activation, pool), mistake in LENET_MISTAKES.items():
-            variant = lenet_forward(state, X, activation, pool)
-            if torch.allclose(variant.double(), tensor.double(), atol=1e-4, rtol=1e-4):
-                return mistake
-        return None
-
     check_tensor(
-        lenet_forward(state, X), got, what="LeNet()(X)", inputs={"X": X}, hint=hint, atol=1e-4
+        lenet_forward(state, X),
+        got,
+        what="LeNet()(X)",
+        inputs={"X": X},
+        hint=lambda tensor: diagnose(tensor, LENET_MISTAKES, state, X),
+        atol=1e-4,
     )
 
 

@@ -1,5 +1,6 @@
 """Section 8.6: Residual, ResNet (b1, block) and ResNet18."""
 
+import functools
 import itertools
 
 import pytest
@@ -8,7 +9,7 @@ from torch.nn import functional as F
 
 from grader.checking.compare import check_equal, check_tensor, fail
 from grader.checking.memo import remember
-from grader.checking.mistakes import Diagnosis
+from grader.checking.mistakes import Diagnosis, Mistake, diagnose
 from grader.checks.models import (
     check_layer_argument,
     check_layer_types,
@@ -54,9 +55,7 @@ def test_residual_with_a_1x1_convolution_and_stride_2_halves_and_projects(Residu
     try:
         info = layers(process, block, (4, 3, 6, 6), what, train=True)
     except SubmissionCrashed as error:
-        if "size of tensor" in error.error_message or "must match" in error.error_message:
-            built = layers(process, block, (4, 3, 6, 6), what, run=False)
-            fail(what, "the shortcut does not fit", "", error.error_message, shortcut_hint(built))
+        fail_if_the_shortcut_does_not_fit(process, block, (4, 3, 6, 6), what, error)
         raise
     check_equal((4, 6, 3, 3), info["output_shape"], what=what, problem="wrong output shape")
     one_by_one = [
@@ -75,6 +74,14 @@ def test_residual_with_a_1x1_convolution_and_stride_2_halves_and_projects(Residu
                 "conv3 = nn.LazyConv2d(num_channels, kernel_size=1, stride=strides)",
             ),
         )
+
+
+def fail_if_the_shortcut_does_not_fit(process, block, X_shape, what, error):
+    """Fail naming the mistake when `error` (from running `block`) is its shortcut not fitting
+    its output: what the block was built with tells which (`shortcut_hint`)."""
+    if "size of tensor" in error.error_message or "must match" in error.error_message:
+        built = layers(process, block, X_shape, what, run=False)
+        fail(what, "the shortcut does not fit", "", error.error_message, shortcut_hint(built))
 
 
 def shortcut_hint(built):
@@ -132,15 +139,23 @@ def residual_forward(state, X, train, project, stride, without=()):
     return Y + X if "relu" in without else F.relu(Y + X)
 
 
-RESIDUAL_MISTAKES = {
-    ("relu",): Diagnosis("final ReLU missing", "return F.relu(Y) after adding the shortcut"),
-    ("bn1",): Diagnosis(
-        "missing batch norm", "Y = F.relu(self.bn1(self.conv1(X))), batch norm before the ReLU"
+RESIDUAL_MISTAKES = (
+    Mistake(
+        "final ReLU missing",
+        "return F.relu(Y) after adding the shortcut",
+        functools.partial(residual_forward, without=("relu",)),
     ),
-    ("bn2",): Diagnosis(
-        "missing batch norm", "Y = self.bn2(self.conv2(Y)), batch norm before adding the shortcut"
+    Mistake(
+        "missing batch norm",
+        "Y = F.relu(self.bn1(self.conv1(X))), batch norm before the ReLU",
+        functools.partial(residual_forward, without=("bn1",)),
     ),
-}
+    Mistake(
+        "missing batch norm",
+        "Y = self.bn2(self.conv2(Y)), batch norm before adding the shortcut",
+        functools.partial(residual_forward, without=("bn2",)),
+    ),
+)
 
 
 BOOKS_BLOCK = (
@@ -216,15 +231,7 @@ def test_residual_forward_pass_is_the_books(Residual, process, mode, block, args
     try:  # sizes the Lazy layers
         process.probe("forward", model, what=f"{block}(X)", X=X, train=True)
     except SubmissionCrashed as error:
-        if "size of tensor" in error.error_message or "must match" in error.error_message:
-            built = layers(process, model, tuple(X.shape), f"{block}", run=False)
-            fail(
-                f"{block}(X)",
-                "the shortcut does not fit",
-                "",
-                error.error_message,
-                shortcut_hint(built),
-            )
+        fail_if_the_shortcut_does_not_fit(process, model, tuple(X.shape), f"{block}(X)", error)
         raise
     state = process.probe("state_dict", model, what=f"{block}.state_dict()")
     roles = residual_roles(state, X.shape[1], project)
@@ -239,25 +246,20 @@ def test_residual_forward_pass_is_the_books(Residual, process, mode, block, args
         )
     X = torch.randn(4, 3, 6, 6)
     got = process.probe("forward", model, what=f"{block}(X)", X=X, train=train)
-    candidates = [residual_forward(by_role(state, r), X, train, project, stride) for r in roles]
-    best = min(range(len(roles)), key=lambda i: distance(candidates[i], got))
-    expected = candidates[best]
-
-    def hint(_):
-        """The known mistake whose block computes what the student's computes."""
-        renamed = by_role(state, roles[best])
-        for without, mistake in RESIDUAL_MISTAKES.items():
-            variant = residual_forward(renamed, X, train, project, stride, without)
-            if distance(variant, got) < 1e-4:
-                return mistake
-        return None
-
+    # The role assignment closest to what the block computes is the one to compare with.
+    renamed, expected = min(
+        (
+            (weights, residual_forward(weights, X, train, project, stride))
+            for weights in (by_role(state, r) for r in roles)
+        ),
+        key=lambda pair: distance(pair[1], got),
+    )
     check_tensor(
         expected,
         got,
-        what=f"{block}(X) in {'train' if train else 'eval'} mode",
+        what=f"{block}(X) in {mode} mode",
         inputs={"X": X},
-        hint=hint,
+        hint=lambda tensor: diagnose(tensor, RESIDUAL_MISTAKES, renamed, X, train, project, stride),
         shape_hint=BOOKS_BLOCK,
         atol=1e-4,
     )

@@ -65,6 +65,10 @@ def run(name: str, target: Any, options: dict[str, Any]) -> Any:
     return probe(target, **options)
 
 
+UNSIZED = (nn.parameter.UninitializedParameter, nn.parameter.UninitializedBuffer)
+"""What a Lazy layer holds until a forward pass sizes it: no values to count or send."""
+
+
 def _describe_layer(module: nn.Module) -> dict[str, Any]:
     name = type(module).__name__
     if name in _TORCH_LAYERS and type(module) is not _TORCH_LAYERS[name]:
@@ -76,11 +80,7 @@ def _describe_layer(module: nn.Module) -> dict[str, Any]:
             value = isinstance(value, torch.Tensor)
         if isinstance(value, bool | int | float | tuple):
             info[key] = value
-    info["num_params"] = sum(
-        p.numel()
-        for p in module.parameters()
-        if not isinstance(p, nn.parameter.UninitializedParameter)
-    )
+    info["num_params"] = sum(p.numel() for p in module.parameters() if not isinstance(p, UNSIZED))
     return info
 
 
@@ -213,11 +213,7 @@ def layers(
         "top": top,
         "output_shape": tuple(out.shape) if isinstance(out, torch.Tensor) else None,
         # A Lazy layer the forward pass never used holds no parameters yet (nor may be counted).
-        "num_params": sum(
-            p.numel()
-            for p in model.parameters()
-            if not isinstance(p, nn.parameter.UninitializedParameter)
-        ),
+        "num_params": sum(p.numel() for p in model.parameters() if not isinstance(p, UNSIZED)),
     }
 
 
@@ -244,11 +240,7 @@ def state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     """The model's state dict (after a forward pass has sized any Lazy layers), without the entries
     of Lazy layers the forward pass never used: they hold no values yet."""
     return {
-        key: value
-        for key, value in model.state_dict().items()
-        if not isinstance(
-            value, nn.parameter.UninitializedParameter | nn.parameter.UninitializedBuffer
-        )
+        key: value for key, value in model.state_dict().items() if not isinstance(value, UNSIZED)
     }
 
 

@@ -63,10 +63,8 @@ def grade_upload(folder: Path, results: Path, extra_args: tuple[str, ...] = ()) 
         path = Path(scratch) / Path(entry.name).name
         path.write_bytes(entry.read())
         book = grade(path, extra_args=extra_args)
-    data = json.loads(results_json(book))
-    graded = f"Graded {_shown(entry, folder)}{why}."
-    data["output"] = "\n".join(filter(None, [graded, data["output"]]))
-    write_atomically(results, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    heading = f"Graded {_shown(entry, folder)}{why}."
+    write_atomically(results, results_json(book, heading=heading))
     summary = total(book.results)
     return f"{_shown(entry, folder)}: {summary.points:g} / {summary.max_points:g}"
 

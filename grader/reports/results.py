@@ -14,15 +14,16 @@ from typing import Any
 from grader.scoring import Adjustment, CheckResult, ScoreBook, Total, final
 
 
-def results_json(book: ScoreBook) -> str:
+def results_json(book: ScoreBook, *, heading: str = "") -> str:
     """Gradescope's results format: score, max_score, execution_time, tests (with tags = the item).
-    The score includes the late deduction and manual points, which `output` lists."""
+    The score includes the late deduction and manual points, which `output` lists, after
+    `heading` (which file was graded, say) when given."""
     summary = final(book)
     data: dict[str, Any] = {
         "score": summary.points,
         "max_score": summary.max_points,
         "execution_time": round(sum(r.seconds for r in book.results), 3),
-        "output": _output(book, summary),
+        "output": "\n".join(filter(None, [heading, _output(book, summary)])),
         "tests": [
             {
                 "name": r.description,
