@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also append the feedback as Markdown to FILE (e.g. $GITHUB_STEP_SUMMARY)",
     )
+    check.add_argument(
+        "--junit",
+        type=Path,
+        metavar="FILE",
+        help="also write a JUnit XML report to FILE, a test case per check (for CI)",
+    )
     check.set_defaults(handler=run_check)
 
     grade = commands.add_parser(
@@ -145,7 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
         "No reference solutions and no hidden checks.",
     )
     kit.add_argument("--out", required=True, type=Path, metavar="FILE", help="the kit's .zip file")
-    kit.set_defaults(handler=lambda a: _built(build_student_kit(a.out)))
+    kit.add_argument(
+        "--classroom",
+        action="store_true",
+        help="a GitHub Classroom template instead: its workflow grades every push of a student's "
+        "repository (job summary and JUnit report) rather than offering a self-check",
+    )
+    kit.set_defaults(handler=lambda a: _built(build_student_kit(a.out, classroom=a.classroom)))
 
     bundle = commands.add_parser(
         "gradescope-bundle",
@@ -178,10 +190,10 @@ def _built(path: Path) -> int:
     return 0
 
 
-def build_student_kit(out: Path) -> Path:
+def build_student_kit(out: Path, *, classroom: bool = False) -> Path:
     from grader.distributions.kit import build_student_kit as build
 
-    return build(out)
+    return build(out, classroom=classroom)
 
 
 def build_gradescope_bundle(out: Path) -> Path:
@@ -216,7 +228,9 @@ def run_plans(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     from grader.selfcheck import check
 
-    return check(args.notebook, extra_args=_select(args.select), summary=args.summary)
+    return check(
+        args.notebook, extra_args=_select(args.select), summary=args.summary, junit=args.junit
+    )
 
 
 def run_grade(args: argparse.Namespace) -> int:

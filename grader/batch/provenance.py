@@ -14,7 +14,7 @@ import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict, astuple, dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from grader import __version__
@@ -64,7 +64,7 @@ def stamp(entry: Entry, data: bytes, select: tuple[str, ...]) -> Provenance:
         grader=__version__,
         rubric=rubric_digest(),
         select=" ".join(select),
-        graded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        graded_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         submitted_at=entry.submitted_at,
         late_by=entry.late_by,
         lms=entry.lms,

@@ -7,10 +7,10 @@ a distribution adds of its own (a README, scripts, a workflow) are kept as files
 
 from __future__ import annotations
 
-import tomllib
 import zipfile
 from pathlib import Path
 
+from grader import tomlreader
 from grader.rubric import LATE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +21,7 @@ FILES = Path(__file__).resolve().parent / "files"
 
 def requirements() -> str:
     """requirements.txt for a distribution: the project's own dependencies, from pyproject.toml."""
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    project = tomlreader.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     header = "# torch and torchvision: any build for your machine (CPU is enough)\n"
     return header + "".join(f"{dependency}\n" for dependency in project["dependencies"])
 
@@ -51,7 +51,7 @@ def package_files(*, hidden: bool) -> list[tuple[Path, str]]:
 def public_rubric() -> str:
     """rubric.toml without its hidden entries (their names and points stay with the staff), nor
     the late policy (applied by staff to a class's grades)."""
-    data = tomllib.loads((GRADER / "rubric.toml").read_text(encoding="utf-8"))
+    data = tomlreader.loads((GRADER / "rubric.toml").read_text(encoding="utf-8"))
     data.pop(LATE, None)
     lines = ["# The public checks' points (the staff grade with more checks than these).", ""]
     for item, checks in data.items():

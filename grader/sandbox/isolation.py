@@ -261,9 +261,16 @@ def _grader_dir() -> Path:
 
 
 def _python_paths() -> set[Path]:
-    """What the interpreter and its imports read: its prefixes and /usr (not our own code)."""
+    """What the interpreter and its imports read: its prefixes, /usr, and every site directory on
+    `sys.path` (the user's, or one a `.pth` file adds, where torch may live outside the prefix);
+    not our own code."""
     paths = {Path("/usr"), Path(sys.base_prefix).resolve(), Path(sys.prefix)}
     paths.add(Path(os.path.realpath(sys.executable)).parent.parent)
+    paths |= {
+        Path(entry).resolve()
+        for entry in sys.path
+        if Path(entry).name in ("site-packages", "dist-packages") and Path(entry).is_dir()
+    }
     return {p for p in paths if p.exists() and not _inside(p, paths - {p})}
 
 

@@ -1,12 +1,13 @@
 """The student kit and the Gradescope bundle: what they hold, and that each grades on its own."""
 
 import json
-import os
+import shlex
 import stat
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import yaml
 
@@ -87,6 +88,48 @@ def test_the_kit_self_checks_a_notebook_without_the_repository(tmp_path: Path) -
     assert "raised NotImplementedError" in template.stdout
 
 
+def test_a_classroom_template_grades_each_push_with_its_own_workflow_step(tmp_path: Path) -> None:
+    """The GitHub Classroom template's grading step, run as the workflow writes it, in the unpacked
+    template with the student's solved notebook committed: a job summary and a JUnit report."""
+    archive = zipfile.ZipFile(build_student_kit(tmp_path / "classroom.zip", classroom=True))
+    assert "hw2/.github/workflows/hw2-selfcheck.yml" not in archive.namelist()
+    archive.extractall(tmp_path)
+    kit = tmp_path / "hw2"
+    workflow = yaml.safe_load((kit / ".github" / "workflows" / "hw2-grade.yml").read_text())
+    [step] = [
+        s for s in workflow["jobs"]["grade"]["steps"] if s.get("name") == "Grade homework.ipynb"
+    ]
+    summary = tmp_path / "summary.md"
+    command = shlex.split(step["run"].replace("$GITHUB_STEP_SUMMARY", str(summary)))
+    assert command[:4] == ["python", "-m", "grader", "check"]
+    (kit / "homework.ipynb").write_bytes(SOLVED.read_bytes())
+
+    result = run_from(kit, *command[3:], "-k", FEW_CHECKS)
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "**Total: " in summary.read_text()
+    junit = ElementTree.parse(kit / "hw2-junit.xml").getroot()
+    [suite] = junit
+    assert suite.get("name") == "homework.ipynb"
+    assert int(suite.get("tests", "0")) > 0
+    assert suite.get("failures") == "0"
+    assert {case.get("classname") for case in suite} == {"corr2d", "pool2d", "vgg_block"}
+
+
+def test_a_failing_check_is_a_junit_failure_with_its_message(tmp_path: Path) -> None:
+    zipfile.ZipFile(build_student_kit(tmp_path / "kit.zip")).extractall(tmp_path)
+    kit = tmp_path / "hw2"
+
+    result = run_from(kit, "check", "homework.ipynb", "-k", FEW_CHECKS, "--junit", "out/j.xml")
+
+    assert result.returncode == 1
+    [suite] = ElementTree.parse(kit / "out" / "j.xml").getroot()
+    failures = [case.find("failure") for case in suite]
+    assert suite.get("failures") == str(len(failures))
+    assert all(f is not None for f in failures)
+    assert "NotImplementedError" in (failures[0].text or "")
+
+
 def test_the_gradescope_bundle_grades_a_submission(tmp_path: Path) -> None:
     bundle = build_gradescope_bundle(tmp_path / "autograder.zip")
     archive = zipfile.ZipFile(bundle)
@@ -129,8 +172,7 @@ def test_the_gradescope_bundle_grades_a_submission(tmp_path: Path) -> None:
 def test_the_kits_rubric_leaves_out_the_late_policy_and_the_hidden_checks(
     tmp_path: Path, monkeypatch
 ) -> None:
-    import tomllib
-
+    from grader import tomlreader
     from grader.distributions import archive
 
     (tmp_path / "rubric.toml").write_text(
@@ -139,37 +181,8 @@ def test_the_kits_rubric_leaves_out_the_late_policy_and_the_hidden_checks(
     )
     monkeypatch.setattr(archive, "GRADER", tmp_path)
 
-    public = tomllib.loads(archive.public_rubric())
+    public = tomlreader.loads(archive.public_rubric())
 
     assert "late" not in public
     assert "test_corr2d_reproduces_the_book_example" in public["corr2d"]
     assert "test_corr2d_on_a_larger_non_square_image" not in public["corr2d"]
-
-
-def test_run_autograder_grades_an_upload_in_its_root(tmp_path: Path) -> None:
-    """Gradescope's script itself, in a root of the test's (`AUTOGRADER`), with this checkout's
-    environment as the image's: results.json written, saying which file was graded."""
-    root = tmp_path / "autograder"
-    zipfile.ZipFile(build_gradescope_bundle(tmp_path / "autograder.zip")).extractall(
-        root / "source"
-    )
-    (root / "venv").symlink_to(Path(sys.executable).parent.parent)
-    (root / "submission" / ".ipynb_checkpoints").mkdir(parents=True)
-    (root / "submission" / "hw2.ipynb").write_bytes(SOLVED.read_bytes())
-    (root / "submission" / ".ipynb_checkpoints" / "hw2-checkpoint.ipynb").write_text("{}")
-    (root / "results").mkdir()
-    script = root / "source" / "run_autograder"
-    script.chmod(0o755)
-
-    result = subprocess.run(
-        [str(script)],
-        env={**os.environ, "AUTOGRADER": str(root), "HW2_GRADER_SELECT": FEW_CHECKS},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    data = json.loads((root / "results" / "results.json").read_text())
-    assert data["score"] == data["max_score"] > 0
-    assert data["output"].startswith("Graded hw2.ipynb.")

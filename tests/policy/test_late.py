@@ -1,6 +1,6 @@
 """The late policy: the rubric's [late] table read strictly, how late a submission is, what it costs."""
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from grader.policy.late import (
 )
 from grader.rubric import RUBRIC_PATH, load_late_policy, load_rubric
 
+UTC = timezone.utc
 EST = timezone(timedelta(hours=-5))
 DUE = datetime(2026, 12, 10, 23, 59, tzinfo=EST)
 

@@ -1,5 +1,7 @@
 """Isolation levels: what each protects, how it is asked for, and what bubblewrap mounts."""
 
+from pathlib import Path
+
 import pytest
 
 from grader.errors import (
@@ -73,6 +75,25 @@ def test_private_tmp_is_mounted_before_the_binds() -> None:
     first_tmpfs = args.index("--tmpfs")
     assert args[first_tmpfs + 1] == "/tmp"
     assert first_tmpfs < args.index("--ro-bind")
+
+
+def test_a_site_directory_outside_the_prefix_is_bound(tmp_path: Path, monkeypatch) -> None:
+    """Regression: torch installed in the user's site directory, or in one a `.pth` file names,
+    could not be imported in the sandbox: only the interpreter's prefixes were bound."""
+    import sys
+
+    from grader.sandbox.isolation import bubblewrap_arguments
+
+    site = tmp_path / "elsewhere" / "lib" / "site-packages"
+    site.mkdir(parents=True)
+    (tmp_path / "project").mkdir()
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site), str(tmp_path / "project")])
+
+    args = bubblewrap_arguments(drop_caps=False)
+
+    bound = {args[i + 1] for i, arg in enumerate(args) if arg == "--ro-bind"}
+    assert str(site) in bound
+    assert not any(Path(path).is_relative_to(tmp_path / "project") for path in bound)
 
 
 def test_hidden_paths_survive_an_environment_without_reference(monkeypatch) -> None:
