@@ -22,7 +22,8 @@ from grader.shutdown import leave
 EXIT_CODES = """exit status:
   0  check: every public check passed; grade: the batch was graded (whatever the scores)
   1  check: some public checks failed
-  2  the command could not run (bad arguments, unreadable paths, a fault of the grader)"""
+  2  the command could not run (bad arguments, a file that is not a notebook, a fault of the grader)
+  130  interrupted (Ctrl-C)"""
 
 
 def run() -> NoReturn:
@@ -44,10 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {terminal(str(error))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(
-            "\ninterrupted: graded submissions are kept; run the same command again to resume",
-            file=sys.stderr,
+        why = (
+            "nothing was saved; check again when you are ready"
+            if args.command == "check"
+            else "graded submissions are kept; run the same command again to resume"
         )
+        print(f"\ninterrupted: {why}", file=sys.stderr)
         return 130
     return code
 
@@ -83,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE",
         help="also write a JUnit XML report to FILE, a test case per check (for CI)",
+    )
+    check.add_argument(
+        "--json",
+        action="store_true",
+        dest="as_json",
+        help='print only the scores as JSON: {"items": {"corr2d": {"score": 8, "max_score": 8}, '
+        '...}, "score": ..., "max_score": ...}',
     )
     check.set_defaults(handler=run_check)
 
@@ -229,7 +239,11 @@ def run_check(args: argparse.Namespace) -> int:
     from grader.selfcheck import check
 
     return check(
-        args.notebook, extra_args=_select(args.select), summary=args.summary, junit=args.junit
+        args.notebook,
+        extra_args=_select(args.select),
+        summary=args.summary,
+        junit=args.junit,
+        as_json=args.as_json,
     )
 
 

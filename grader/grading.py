@@ -16,27 +16,57 @@ import os
 import queue
 import threading
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import pytest
 
-from grader.plugin import CHECKS_DIR, SANDBOX, SCOREBOOK
+from grader.plugin import CHECKS_DIR, RUBRIC, SANDBOX, SCOREBOOK, is_check
 from grader.sandbox.launcher import Sandbox, launched
-from grader.scoring import ScoreBook
+from grader.scoring import CheckResult, ScoreBook
 
 ROOT = CHECKS_DIR.parent.parent
 
 
-class _Context:
-    """A plugin object that hands the run a warm sandbox and takes its score book back."""
+class Listener(Protocol):
+    """Told of each check as it starts and ends, so that a self-check shows its progress while a
+    slow or hanging item runs rather than only when grading ends."""
 
-    def __init__(self, sandbox: Sandbox | None) -> None:
+    def started(self, item: str) -> None: ...
+
+    def finished(self, result: CheckResult) -> None: ...
+
+
+class _Context:
+    """A plugin object that hands the run a warm sandbox and takes its score book back, telling
+    a `Listener` of the checks as they run."""
+
+    def __init__(self, sandbox: Sandbox | None, listener: Listener | None = None) -> None:
         self.sandbox = sandbox
         self.book: ScoreBook | None = None
+        self.listener = listener
+        self._config: pytest.Config | None = None
+        self._told = 0
 
     def pytest_configure(self, config: pytest.Config) -> None:
+        self._config = config
         if self.sandbox is not None:
             config.stash[SANDBOX] = self.sandbox
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        if self.listener is None or not is_check(item):
+            return
+        entry = item.config.stash[RUBRIC].entry(getattr(item, "originalname", item.name))
+        if entry is not None:
+            self.listener.started(entry.item)
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        if self.listener is None or self._config is None:
+            return
+        results = self._config.stash[SCOREBOOK].results
+        for result in results[self._told :]:
+            self.listener.finished(result)
+        self._told = len(results)
 
     def pytest_collection_finish(self) -> None:
         freeze_imports()
@@ -106,6 +136,7 @@ def grade(
     report_dir: Path | None = None,
     extra_args: tuple[str, ...] = (),
     quiet: bool = True,
+    listener: Listener | None = None,
 ) -> ScoreBook:
     """Grade the submission at `path`; returns its ScoreBook (checks in the order they ran).
 
@@ -117,12 +148,14 @@ def grade(
         f"--submission={path}",
         *([f"--grade-report={report_dir}"] if report_dir is not None else []),
     ]
-    context = _Context(sandbox or owned)
+    context = _Context(sandbox or owned, listener)
     try:
         code, output = _main_at_root(args, context, quiet=quiet)
     finally:
         if owned is not None:
             owned.close()
+    if code == pytest.ExitCode.INTERRUPTED:
+        raise KeyboardInterrupt  # pytest took the Ctrl-C; the caller decides what it means
     if context.book is None or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         from grader.errors import HarnessError
 

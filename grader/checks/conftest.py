@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from grader.checking.items import StudentItem
+from grader.checking.standins import children
 from grader.child.seeding import seed_everything
 from grader.intake.submission import Submission, load_submission
 from grader.plugin import SANDBOX, SCOREBOOK
@@ -18,12 +19,7 @@ from grader.sandbox.launcher import Sandbox
 from grader.sandbox.limits import Budget
 from grader.sandbox.process import SubmissionProcess
 
-try:
-    from grader.checking.standins import children
-
-    CHILDREN = {item: group for group in children() for item in group}
-except ImportError:  # the student kit ships without the stand-ins
-    CHILDREN = {}
+CHILDREN = {item: group for group in children() for item in group}
 
 
 @pytest.fixture(scope="session")

@@ -28,8 +28,11 @@ def requirements() -> str:
 
 def package_files(*, hidden: bool) -> list[tuple[Path, str]]:
     """(file, name in the archive) for the `grader` and `d2lcompat` packages, without caches and
-    the distributions' own files, and without the hidden checks and the known-good stand-ins
-    unless `hidden`."""
+    the distributions' own files, and without the hidden checks unless `hidden`.
+
+    The known-good stand-ins go everywhere: without them a self-check would grade `VGG` with the
+    student's own `vgg_block` and disagree with the staff grade, and they hold only the book's code,
+    which the homework text prints."""
     files = []
     for package in (GRADER, D2L):
         for path in sorted(package.rglob("*")):
@@ -38,11 +41,7 @@ def package_files(*, hidden: bool) -> list[tuple[Path, str]]:
                 continue
             if package == GRADER and relative.parts[:2] == ("distributions", "files"):
                 continue
-            if (
-                not hidden
-                and package == GRADER
-                and (relative.parts[:2] == ("checks", "hidden") or relative.name == "standins.py")
-            ):
+            if not hidden and package == GRADER and relative.parts[:2] == ("checks", "hidden"):
                 continue
             files.append((path, f"{package.name}/{relative.as_posix()}"))
     return files

@@ -1,7 +1,8 @@
 """The student kit (`python -m grader student-kit`): what students get for self-checks.
 
 The template notebook, the `grader` package with the public checks only (no `grader/checks/hidden/`,
-no known-good stand-ins, and a rubric without the hidden entries), the d2l-compatible module
+and a rubric without the hidden entries) and the staff's known-good stand-ins, so that a self-check
+gives each public check the staff grade's verdict; the d2l-compatible module
 `d2lcompat`, a requirements file, a README (`files/kit/README.md`), and a GitHub Actions workflow
 that runs the self-check on every push (`files/kit/hw2-selfcheck.yml`), or for a GitHub Classroom
 template one that grades every push (`files/classroom/hw2-grade.yml`). It holds no `reference/`.

@@ -4,35 +4,88 @@ lines it prints)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from grader.reports.neutral import terminal
 from grader.scoring import CheckResult, ScoreBook, by_item, final, total
 
+NOT_IMPLEMENTED = "raised NotImplementedError"
+"""How a failed check's message begins when the student's item is still the template's stub."""
 
-def terminal_summary(book: ScoreBook) -> str:
+_COLOURS = {"ok": "32", "FAIL": "31", "todo": "33", "n/g": "35"}
+
+
+def item_mark(results: Sequence[CheckResult]) -> str:
+    """`ok`, `FAIL`, `todo` (every check that did not pass met the template's
+    `NotImplementedError`) or `n/g` (none of its checks could be graded)."""
+    item_total = total(results)
+    if item_total.max_points == 0 or all(r.outcome == "not_graded" for r in results):
+        return "n/g"
+    if item_total.points == item_total.max_points:
+        return "ok"
+    unfinished = [r for r in results if r.outcome != "passed"]
+    if all(NOT_IMPLEMENTED in r.message for r in unfinished):
+        return "todo"
+    return "FAIL"
+
+
+def item_line(item: str, results: Sequence[CheckResult], *, colour: bool = False) -> str:
+    """One line for an item: its mark, name and points (`todo` says what to do)."""
+    mark = item_mark(results)
+    item_total = total(results)
+    shown = f"\x1b[{_COLOURS[mark]}m{mark:4s}\x1b[0m" if colour else f"{mark:4s}"
+    line = f"{shown} {item:26s} {item_total.points:5g} / {item_total.max_points:g}"
+    return line + ("   not implemented yet" if mark == "todo" else "")
+
+
+def failure_details(results: Sequence[CheckResult]) -> list[str]:
+    """What failed in an item, with each message and hint (nothing for a `todo` item: the line
+    already says it, where the template's traceback would repeat once per check)."""
+    if item_mark(results) == "todo":
+        return []
+    lines = []
+    for r in results:
+        if r.outcome in ("failed", "timeout", "missing"):
+            lines.append(f"     - {r.description}")
+            lines += [f"       {line}" for line in terminal(r.message).splitlines()[:12]]
+    return lines
+
+
+def closing_line(book: ScoreBook) -> str:
+    """The total, and how many items pass, fail and are still to do."""
+    summary = total(book.results)
+    marks = [item_mark(group) for group in grouped(book.results).values()]
+    counts = [
+        f"{marks.count(mark)} {word}"
+        for mark, word in (("ok", "pass"), ("FAIL", "fail"), ("todo", "not implemented yet"))
+        if marks.count(mark)
+    ]
+    line = f"total {summary.points:g} / {summary.max_points:g} (public checks): {', '.join(counts)}"
+    if summary.not_graded:
+        line += (
+            f"\n{summary.not_graded} check(s) could not be graded (a grader problem): they count 0 "
+            "until your instructor regrades them"
+        )
+    return line
+
+
+def grouped(results: Iterable[CheckResult]) -> dict[str, list[CheckResult]]:
+    """The results of each item, in the order the items first appear."""
+    groups: dict[str, list[CheckResult]] = {}
+    for result in results:
+        groups.setdefault(result.item, []).append(result)
+    return groups
+
+
+def terminal_summary(book: ScoreBook, *, colour: bool = False) -> str:
     """A self-check on a terminal: a line per item, what failed with its message, the total."""
     if book.unreadable:
         return f"{terminal(book.unreadable)}\nNothing was checked: fix the file and check it again."
     lines = []
-    results_by_item: dict[str, list[CheckResult]] = {}
-    for result in book.results:
-        results_by_item.setdefault(result.item, []).append(result)
-    for item, item_total in by_item(book.results).items():
-        if item_total.max_points == 0:
-            mark = "n/g "
-        else:
-            mark = "ok  " if item_total.points == item_total.max_points else "FAIL"
-        lines.append(f"{mark} {item:26s} {item_total.points:5g} / {item_total.max_points:g}")
-        for r in results_by_item[item]:
-            if r.outcome in ("failed", "timeout", "missing"):
-                lines.append(f"     - {r.description}")
-                lines += [f"       {line}" for line in terminal(r.message).splitlines()[:12]]
-    summary = total(book.results)
-    lines.append(f"total {summary.points:g} / {summary.max_points:g} (public checks)")
-    if summary.not_graded:
-        lines.append(
-            f"{summary.not_graded} check(s) could not be graded (a grader problem): they count 0 "
-            "until your instructor regrades them"
-        )
+    for item, results in grouped(book.results).items():
+        lines.append(item_line(item, results, colour=colour))
+        lines += failure_details(results)
+    lines.append(closing_line(book))
     return "\n".join(lines)
 
 

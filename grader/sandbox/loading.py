@@ -75,7 +75,6 @@ class ProgramLoad:
         ]
         stand_ins = None
         if self.stand_ins_for is not None:
-            # Not in the student kit, which makes no child with stand-ins.
             from grader.checking import standins
 
             source, targets = standins.source_for(list(self.stand_ins_for))

@@ -58,6 +58,7 @@ def test_the_kit_holds_the_public_grader_and_no_solutions(tmp_path: Path) -> Non
     assert "hw2/homework.ipynb" in names
     assert "hw2/grader/checks/test_pooling.py" in names
     assert "hw2/d2lcompat/torch.py" in names
+    assert "hw2/grader/checking/standins.py" in names
     assert not [
         n
         for n in names
@@ -85,7 +86,7 @@ def test_the_kit_self_checks_a_notebook_without_the_repository(tmp_path: Path) -
     assert "**Total: " in summary.read_text()
     template = run_from(kit, "check", "homework.ipynb", "-k", FEW_CHECKS)
     assert template.returncode == 1
-    assert "raised NotImplementedError" in template.stdout
+    assert "todo corr2d" in template.stdout
 
 
 def test_a_classroom_template_grades_each_push_with_its_own_workflow_step(tmp_path: Path) -> None:
