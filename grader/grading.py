@@ -36,26 +36,18 @@ class Listener(Protocol):
     def finished(self, result: CheckResult) -> None: ...
 
 
-class _Context:
-    """A plugin object that hands the run a warm sandbox and takes its score book back, telling
-    a `Listener` of the checks as they run."""
+class _Telling:
+    """Plugin hooks that tell a `Listener` of each check as it starts and ends (none: silent)."""
 
-    def __init__(self, sandbox: Sandbox | None, listener: Listener | None = None) -> None:
-        self.sandbox = sandbox
-        self.book: ScoreBook | None = None
-        self.listener = listener
-        self._config: pytest.Config | None = None
-        self._told = 0
-
-    def pytest_configure(self, config: pytest.Config) -> None:
-        self._config = config
-        if self.sandbox is not None:
-            config.stash[SANDBOX] = self.sandbox
+    listener: Listener | None = None
+    _config: pytest.Config | None = None
+    _told = 0
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         if self.listener is None or not is_check(item):
             return
+        self._config = item.config
         entry = item.config.stash[RUBRIC].entry(getattr(item, "originalname", item.name))
         if entry is not None:
             self.listener.started(entry.item)
@@ -68,11 +60,49 @@ class _Context:
             self.listener.finished(result)
         self._told = len(results)
 
+
+class _Context(_Telling):
+    """A plugin object that hands the run a warm sandbox and takes its score book back."""
+
+    def __init__(self, sandbox: Sandbox | None, listener: Listener | None = None) -> None:
+        self.sandbox = sandbox
+        self.book: ScoreBook | None = None
+        self.listener = listener
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        if self.sandbox is not None:
+            config.stash[SANDBOX] = self.sandbox
+
     def pytest_collection_finish(self) -> None:
         freeze_imports()
 
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.book = config.stash.get(SCOREBOOK, None)
+
+
+class _Queued:
+    """A `Listener` for the session's thread: it queues what it is told for the caller's thread,
+    which tells the caller's own listener (a notebook's display belongs to the cell's thread)."""
+
+    def __init__(self) -> None:
+        self.events: queue.Queue[tuple[str, str | CheckResult]] = queue.Queue()
+
+    def started(self, item: str) -> None:
+        self.events.put(("started", item))
+
+    def finished(self, result: CheckResult) -> None:
+        self.events.put(("finished", result))
+
+    def tell(self, listener: Listener) -> None:
+        while True:
+            try:
+                kind, event = self.events.get_nowait()
+            except queue.Empty:
+                return
+            if kind == "started" and isinstance(event, str):
+                listener.started(event)
+            elif isinstance(event, CheckResult):
+                listener.finished(event)
 
 
 PLAIN_IMPORTS = ("hypothesis",)
@@ -102,6 +132,9 @@ def _arguments(visibility: str, extra_args: tuple[str, ...], quiet: bool) -> lis
     _import_plainly()
     return [
         str(CHECKS_DIR),
+        # Named here too: an installed grader has no root conftest to name it.
+        "-p",
+        "grader.plugin",
         f"--visibility={visibility}",
         f"--rootdir={ROOT}",
         "-p",
@@ -145,7 +178,8 @@ def grade(
     owned = launched() if sandbox is None else None
     args = [
         *_arguments(visibility, extra_args, quiet),
-        f"--submission={path}",
+        # Absolute: pytest runs from the grader's root, not the caller's working directory.
+        f"--submission={Path(path).resolve()}",
         *([f"--grade-report={report_dir}"] if report_dir is not None else []),
     ]
     context = _Context(sandbox or owned, listener)
@@ -282,20 +316,28 @@ class GradingSession:
         launched sandbox's template starts, say)."""
         self._running()
 
-    def grade(self, path: Path, *, report_dir: Path | None = None) -> ScoreBook:
-        """Grade the submission at `path`, as `grade(path, sandbox=...)` would."""
+    def grade(
+        self, path: Path, *, report_dir: Path | None = None, listener: Listener | None = None
+    ) -> ScoreBook:
+        """Grade the submission at `path`, as `grade(path, sandbox=...)` would; `listener` is
+        told of each check in this (the caller's) thread."""
         from grader.errors import HarnessError
 
         loop = self._running()
         reply: queue.Queue[ScoreBook | BaseException] = queue.Queue(maxsize=1)
-        self._jobs.put(_Job(Path(path), report_dir, reply))
+        queued = _Queued() if listener is not None else None
+        self._jobs.put(_Job(Path(path).resolve(), report_dir, reply, queued))
         while True:
             try:
-                outcome = reply.get(timeout=1.0)
+                outcome = reply.get(timeout=0.05 if queued else 1.0)
                 break
             except queue.Empty:
+                if queued is not None and listener is not None:
+                    queued.tell(listener)
                 if loop.ended.is_set() and reply.empty():
                     raise HarnessError(f"grading {path} stopped: {loop.why()}") from None
+        if queued is not None and listener is not None:
+            queued.tell(listener)
         if isinstance(outcome, BaseException):
             raise outcome
         return outcome
@@ -333,12 +375,17 @@ class GradingSession:
 
 class _Job:
     def __init__(
-        self, path: Path, report_dir: Path | None, reply: queue.Queue[ScoreBook | BaseException]
+        self,
+        path: Path,
+        report_dir: Path | None,
+        reply: queue.Queue[ScoreBook | BaseException],
+        listener: _Queued | None = None,
     ) -> None:
         self.path, self.report_dir, self.reply = path, report_dir, reply
+        self.listener = listener
 
 
-class _Loop:
+class _Loop(_Telling):
     """The session's plugin: its test loop grades the submissions it is given."""
 
     def __init__(self, sandbox: Sandbox, jobs: queue.Queue[_Job | None]) -> None:
@@ -381,6 +428,7 @@ class _Loop:
                 problem = "no checks were collected" if not self.errors else self.why()
                 job.reply.put(HarnessError(f"grading {job.path} stopped: {problem}"))
                 continue
+            self.listener, self._told = job.listener, 0
             try:
                 job.reply.put(run_submission(session, job.path, job.report_dir))
             except BaseException as error:

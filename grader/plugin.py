@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from grader.checking import determinism
+from grader.checking import determinism, profiles
 from grader.errors import (
     MissingDefinition,
     SubmissionError,
@@ -61,6 +61,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "gpu: needs a CUDA device; skipped (not graded) without one")
     config.stash[SCOREBOOK] = ScoreBook(submission=str(config.getoption("submission") or ""))
     config.stash[RUBRIC] = load_rubric()
+    profiles.load()
     determinism.pin_constant_pool()  # before any check draws an example
 
 

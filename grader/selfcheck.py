@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import TextIO
 
 from grader.errors import GraderError, UnreadableSubmission
-from grader.reports.terminal import closing_line, failure_details, grouped, item_line
+from grader.reports.terminal import (
+    closing_line,
+    failure_details,
+    grouped,
+    item_line,
+    terminal_summary,
+)
 from grader.scoring import CheckResult, ScoreBook, by_item, total
 
 
@@ -66,7 +72,9 @@ def check(
         raise GraderError(
             "no check could be graded: the grader itself failed (see the messages above)"
         )
-    failed = [r for r in book.results if r.outcome in ("failed", "timeout", "missing")]
+    failed = [
+        r for r in book.results if r.outcome in ("failed", "timeout", "missing", "unreadable")
+    ]
     return 1 if failed else 0
 
 
@@ -131,6 +139,8 @@ def _past_capture(out: TextIO) -> TextIO:
 
 def details(book: ScoreBook) -> str:
     """After the item lines: what failed in each item, with its message and hint, then the total."""
+    if book.unreadable:
+        return terminal_summary(book)
     lines = []
     for item, results in grouped(book.results).items():
         shown = failure_details(results)

@@ -21,10 +21,12 @@ SOLVED = ROOT / "submissions" / "solved.ipynb"
 TWO_ITEMS = "corr2d_reproduces or test_pool2d"
 
 
-def run_check(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run_check(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "grader", "check", *args],
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=600,
@@ -159,3 +161,14 @@ def test_on_a_terminal_the_item_being_graded_shows_until_its_line_replaces_it() 
     assert shown_while_running.endswith("corr2d")
     assert "\r\x1b[K\x1b[32mok  \x1b[0m corr2d" in screen.getvalue()
     assert screen.getvalue().count("\n") == 2
+
+
+def test_a_notebook_named_relative_to_another_working_directory_is_graded(tmp_path: Path) -> None:
+    """Regression: grading runs from the grader's root, where `solved.ipynb` named relative to the
+    student's folder was not found, and every check failed as unreadable with exit status 0."""
+    (tmp_path / "mine.ipynb").write_bytes(SOLVED.read_bytes())
+
+    result = run_check("mine.ipynb", "-k", TWO_ITEMS, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    assert result.stdout.splitlines()[0].startswith("ok   corr2d")

@@ -1,7 +1,8 @@
 """What both distributions pack: our code for the grading side, the public rubric, requirements.
 
-Each distribution holds the `grader` package and the d2l-compatible module `d2lcompat` (the child
-imports it, and so does a student's `from d2l import torch as d2l`), never `reference/`. The files
+Each distribution holds the `grader` package, the d2l-compatible module `d2lcompat` (the child
+imports it, and so does a student's `from d2l import torch as d2l`) and `hw2check` (the self-check
+from a notebook cell), never `reference/`. The files
 a distribution adds of its own (a README, scripts, a workflow) are kept as files in `files/`.
 """
 
@@ -16,25 +17,31 @@ from grader.rubric import LATE
 ROOT = Path(__file__).resolve().parents[2]
 GRADER = ROOT / "grader"
 D2L = ROOT / "d2lcompat"
+HW2CHECK = ROOT / "hw2check"
 FILES = Path(__file__).resolve().parent / "files"
 
 
-def requirements() -> str:
-    """requirements.txt for a distribution: the project's own dependencies, from pyproject.toml."""
+def dependencies() -> list[str]:
+    """The project's own dependencies, from pyproject.toml."""
     project = tomlreader.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return list(project["dependencies"])
+
+
+def requirements() -> str:
+    """requirements.txt for a distribution: the project's own dependencies."""
     header = "# torch and torchvision: any build for your machine (CPU is enough)\n"
-    return header + "".join(f"{dependency}\n" for dependency in project["dependencies"])
+    return header + "".join(f"{dependency}\n" for dependency in dependencies())
 
 
 def package_files(*, hidden: bool) -> list[tuple[Path, str]]:
-    """(file, name in the archive) for the `grader` and `d2lcompat` packages, without caches and
+    """(file, name in the archive) for our packages, without caches and
     the distributions' own files, and without the hidden checks unless `hidden`.
 
     The known-good stand-ins go everywhere: without them a self-check would grade `VGG` with the
     student's own `vgg_block` and disagree with the staff grade, and they hold only the book's code,
     which the homework text prints."""
     files = []
-    for package in (GRADER, D2L):
+    for package in (GRADER, D2L, HW2CHECK):
         for path in sorted(package.rglob("*")):
             relative = path.relative_to(package)
             if not path.is_file() or "__pycache__" in relative.parts or path.suffix == ".pyc":

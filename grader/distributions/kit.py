@@ -13,7 +13,59 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from grader.distributions.archive import ROOT, add_file, add_packages, add_text, requirements
+from grader import __version__
+from grader.distributions.archive import (
+    ROOT,
+    add_file,
+    add_packages,
+    add_text,
+    dependencies,
+    requirements,
+)
+
+D2L_SHIM = '''"""`from d2l import torch as d2l`, as the homework's notebook begins, without the d2l package
+(which pins old numpy and pandas and downloads data): the book's code the homework uses, from
+`d2lcompat`, as the grader runs it."""
+
+import d2lcompat
+
+d2lcompat.install()  # `d2l` and `d2l.torch` are now d2lcompat's
+'''
+
+NOTEBOOK_EXTRA = ["notebook>=7", "ipykernel>=6.25"]
+"""`pip install ".[notebook]"`: Jupyter, for students who have none."""
+
+
+def kit_pyproject() -> str:
+    """pyproject.toml that makes the kit's folder a package: `pip install .` installs the grader
+    with the public checks, `hw2check`, `d2lcompat` and the `d2l` shim."""
+    listed = "".join(f"    {dependency!r},\n" for dependency in dependencies())
+    extra = ", ".join(repr(d) for d in NOTEBOOK_EXTRA)
+    return f'''# The HW2 self-check as a package: `python -m pip install ".[notebook]"` in this folder.
+[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "hw2-selfcheck"
+version = "{__version__}"
+description = "Self-check for the CNN homework (public checks); student code runs in a sandbox"
+requires-python = ">=3.10"
+dependencies = [
+{listed}]
+
+[project.optional-dependencies]
+notebook = [{extra}]
+
+[project.scripts]
+hw2-check = "grader.cli:run"
+
+[tool.setuptools.packages.find]
+include = ["grader*", "d2lcompat*", "hw2check*", "d2l*"]
+
+[tool.setuptools.package-data]
+grader = ["rubric.toml", "checks/reference_losses.json", "reports/templates/*.html"]
+'''
 
 
 def build_student_kit(out: Path, *, classroom: bool = False) -> Path:
@@ -28,6 +80,8 @@ def build_student_kit(out: Path, *, classroom: bool = False) -> Path:
         add_packages(archive, "hw2/", hidden=False)
         archive.write(ROOT / "conftest.py", "hw2/conftest.py")
         add_text(archive, "hw2/requirements.txt", requirements())
+        add_text(archive, "hw2/pyproject.toml", kit_pyproject())
+        add_text(archive, "hw2/d2l/__init__.py", D2L_SHIM)
         add_file(archive, "hw2/README.md", "kit/README.md")
         if classroom:
             add_file(archive, "hw2/.github/workflows/hw2-grade.yml", "classroom/hw2-grade.yml")

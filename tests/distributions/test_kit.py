@@ -59,6 +59,7 @@ def test_the_kit_holds_the_public_grader_and_no_solutions(tmp_path: Path) -> Non
     assert "hw2/grader/checks/test_pooling.py" in names
     assert "hw2/d2lcompat/torch.py" in names
     assert "hw2/grader/checking/standins.py" in names
+    assert {"hw2/hw2check/__init__.py", "hw2/d2l/__init__.py", "hw2/pyproject.toml"} <= set(names)
     assert not [
         n
         for n in names
