@@ -28,3 +28,18 @@ def test_self_check_of_a_correct_notebook(benchmark) -> None:
 
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "total 91.5 / 91.5 (public checks)" in done.stdout
+
+
+def test_a_second_self_check_in_a_notebook_session(benchmark, capsys) -> None:
+    """`check()` from a notebook cell after a fix: the sandbox and the grading session are warm
+    (the first, untimed check started them), so a round is the public checks alone."""
+    from grader import inline
+
+    inline.check(notebook=SOLVED)  # the student's first check: starts the sandbox and session
+
+    report = benchmark.pedantic(
+        lambda: inline.check(notebook=SOLVED), rounds=5, iterations=1, warmup_rounds=1
+    )
+
+    capsys.readouterr()
+    assert report.score == report.max_score == 91.5

@@ -55,6 +55,8 @@ def check(
     if progress is not None:
         progress.close()
         print(details(book), file=out)
+        if book.isolation and not book.isolation.startswith("bubblewrap"):
+            print(f"your code ran with weaker isolation: {book.isolation}", file=out)
     else:
         print(json.dumps(scores(book), indent=2), file=out)
     if summary is not None:

@@ -10,6 +10,11 @@ Three levels, best first:
 * `unshare` (util-linux, unprivileged user namespaces): new user, PID and network namespaces, but
   the file system is the host's.
 * `rlimits`: resource limits and a private working directory only.
+* `spawn` (the self-check where forking a warm template is impossible or unsafe: Windows has no
+  `os.fork` and no `resource`, and macOS's system libraries do not survive a fork after torch
+  started threads): each child is a fresh Python process (`grader.child.spawned`), slower to
+  start, under the parent's per-call time limits (and rlimits where `resource` exists), with a
+  private working directory and nothing else. `HW2_GRADER_ISOLATION=spawn` forces it anywhere.
 
 At the two weak levels, a grader running as root still hands each child to `nobody` where `nobody`
 can reach the interpreter (`_can_drop_on_host`), so student code cannot write the grader's files,
@@ -36,8 +41,8 @@ from typing import Literal
 
 from grader.errors import ConfigurationError
 
-Mode = Literal["bubblewrap", "unshare", "rlimits"]
-MODES: tuple[Mode, ...] = ("bubblewrap", "unshare", "rlimits")
+Mode = Literal["bubblewrap", "unshare", "rlimits", "spawn"]
+MODES: tuple[Mode, ...] = ("bubblewrap", "unshare", "rlimits", "spawn")
 
 ETC_FILES = (
     "/etc/ld.so.cache",
@@ -66,6 +71,11 @@ class Isolation:
         who = "as nobody" if self.drop_to_nobody else "as the grader's user"
         if self.mode == "unshare":
             return f"unshare: no network, own process namespace; file system not hidden; {who}"
+        if self.mode == "spawn":
+            return (
+                "spawn: a separate Python process per submission with the grader's time limits; "
+                "network and files are not isolated (the portable level, weaker than a sandbox)"
+            )
         return f"rlimits only: no namespaces available; network and files are not isolated; {who}"
 
 
@@ -86,6 +96,8 @@ def preferred() -> Mode | Literal["auto"]:
 @functools.cache
 def detect(preferred: Mode | Literal["auto"] = "auto") -> Isolation:
     """The best isolation that works here (or `preferred`, when it works); cached per process."""
+    if preferred == "spawn" or (preferred == "auto" and not forks_safely()):
+        return Isolation("spawn", drop_to_nobody=False, own_pid_namespace=False)
     candidates = MODES if preferred == "auto" else (preferred,)
     for mode in candidates:
         if mode == "bubblewrap" and _works(
@@ -98,6 +110,16 @@ def detect(preferred: Mode | Literal["auto"] = "auto") -> Isolation:
             return Isolation("rlimits", drop_to_nobody=_can_drop_on_host(), own_pid_namespace=False)
     raise ConfigurationError(
         f"isolation {preferred!r} (HW2_GRADER_ISOLATION) is not available on this machine"
+    )
+
+
+def forks_safely() -> bool:
+    """Whether a warm template may fork children here: `os.fork` and `resource` exist (not on
+    Windows), and the platform is not macOS, where a fork after torch's threads started is unsafe."""
+    return (
+        hasattr(os, "fork")
+        and importlib.util.find_spec("resource") is not None
+        and sys.platform != "darwin"
     )
 
 
@@ -120,8 +142,9 @@ def require_bubblewrap(command: str) -> Isolation:
 
 
 # As root, bwrap needs no user namespace, and one would leave `nobody` unmapped for the child.
+_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 _BWRAP_NAMESPACES = (
-    *(() if os.geteuid() == 0 else ("--unshare-user",)),
+    *(() if _ROOT else ("--unshare-user",)),
     "--unshare-pid",
     "--unshare-net",
     "--unshare-ipc",
@@ -134,7 +157,7 @@ _BWRAP_NAMESPACES = (
 # `nobody` (a user namespace that maps only root has no `nobody`).
 _UNSHARE = (
     "unshare",
-    *(() if os.geteuid() == 0 else ("--user", "--map-root-user")),
+    *(() if _ROOT else ("--user", "--map-root-user")),
     "--net",
     "--pid",
     "--fork",

@@ -28,6 +28,7 @@ from grader.errors import HarnessError
 from grader.sandbox import isolation as isolation_levels
 from grader.sandbox.isolation import Isolation
 from grader.sandbox.limits import Limits
+from grader.sandbox.spawning import Spawner
 
 OUTPUT_TAIL_BYTES = 64 * 1024
 START_SECONDS = 180.0
@@ -70,6 +71,9 @@ class Sandbox:
         self._tail = bytearray()
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
         self.versions: dict[str, Any] = {}
+        self._spawner: Spawner | None = None
+        if self.isolation.mode == "spawn":
+            self._spawner = Spawner(self.limits, _environment(), OUTPUT_TAIL_BYTES)
 
     def describe(self) -> str:
         return f"{self.isolation.describe()}; {self.limits.describe()}"
@@ -90,6 +94,9 @@ class Sandbox:
         """Launch the template without waiting for it: it imports torch, which is slow, while this
         process goes on (importing torch itself and collecting the checks); `start` or the first
         `spawn` waits for it."""
+        if self._spawner is not None:  # no template: each child starts on its own
+            self.versions = self._spawner.versions()
+            return
         if self._process is not None and self._process.poll() is None:
             return
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -138,6 +145,8 @@ class Sandbox:
         A template that does not answer (stopped, or killed, by a child that could signal it: one
         sharing its user) is replaced by a fresh one, once, so that the next student is not
         graded by a template the last one broke."""
+        if self._spawner is not None:
+            return self._spawner.spawn()
         with self._lock:
             self._ensure_running()
             try:
@@ -162,6 +171,8 @@ class Sandbox:
 
         `wait=False` kills it without waiting for it to exit, or for the template's answer (for a
         child that is no longer needed): the status returned is then only "killed by the grader"."""
+        if self._spawner is not None:
+            return ExitStatus(*self._spawner.stop(pid, grace if wait else 0.0))
         with self._lock:
             if self._control is None or self._process is None or self._process.poll() is not None:
                 return ExitStatus(signal=signal.SIGKILL, by_grader=True)
@@ -184,10 +195,13 @@ class Sandbox:
 
     def output_tail(self) -> str:
         """The last bytes the template and children wrote to stdout and stderr (for staff only)."""
-        return self._tail.decode("utf-8", errors="replace")
+        tail = self._spawner.tail if self._spawner is not None else self._tail
+        return tail.decode("utf-8", errors="replace")
 
     def close(self) -> None:
         self.versions = {}
+        if self._spawner is not None:
+            self._spawner.close()
         if self._control is not None:
             self._control.close()
             self._control = None
@@ -201,6 +215,8 @@ class Sandbox:
             self._workdir = None
 
     def _ensure_running(self) -> None:
+        if self._spawner is not None:
+            return
         if self._process is None or self._process.poll() is not None:
             self.close()
         self.start()

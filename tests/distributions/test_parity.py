@@ -1,8 +1,10 @@
 """The self-check and the staff grade agree: every public check gets the same verdict and points
 from the unpacked student kit as from the staff's grader, on the sample class, the style fixtures
-and every known mistake. A student who sees a check fail in the kit sees the grade's reason."""
+and every known mistake, and under the portable isolation level (`spawn`, forced here on Linux) as
+under bubblewrap. A student who sees a check fail in the kit sees the grade's reason."""
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -44,10 +46,13 @@ print("VERDICTS " + json.dumps(verdicts))
 """
 
 
-def grade_all(grader_root: Path, notebooks: list[Path]) -> subprocess.Popen[str]:
+def grade_all(
+    grader_root: Path, notebooks: list[Path], *, isolation: str = "auto"
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-c", GRADE_ALL, str(grader_root), *map(str, notebooks)],
         cwd=grader_root,
+        env={**os.environ, "HW2_GRADER_ISOLATION": isolation},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -85,3 +90,18 @@ def test_the_kit_and_the_staff_grade_agree_on_every_public_check(tmp_path: Path)
     assert not {name: d for name, d in disagreements.items() if d}
     # and the comparison has teeth: the mistakes fail checks in both
     assert any(v[0] == "failed" for v in in_kit["mutation_corr2d_kernel_flipped.ipynb"].values())
+
+
+def test_the_portable_isolation_level_gives_the_same_verdicts(tmp_path: Path) -> None:
+    """`spawn` (Windows, macOS): a fresh Python process per child rather than a fork."""
+    notebooks = sorted((ROOT / "submissions" / "students").glob("*.ipynb"))
+    notebooks.append(tmp_path / "mutation_residual.ipynb")
+    notebooks[-1].write_text(
+        mutated_notebook(MUTATIONS["residual_projection_without_stride"]), encoding="utf-8"
+    )
+
+    spawned, forked = grade_all(ROOT, notebooks, isolation="spawn"), grade_all(ROOT, notebooks)
+    portable, sandboxed = verdicts(spawned), verdicts(forked)
+
+    assert portable == sandboxed
+    assert any(v[0] == "failed" for v in portable["bob_kernel_flipped.ipynb"].values())

@@ -133,3 +133,31 @@ def test_staff_may_grade_below_bubblewrap_on_purpose(monkeypatch) -> None:
     monkeypatch.setattr(isolation, "detect", lambda preferred: UNSHARE)
 
     assert require_bubblewrap("grade") is UNSHARE
+
+
+SPAWN = Isolation("spawn", drop_to_nobody=False, own_pid_namespace=False)
+
+
+def test_the_portable_level_stops_a_call_at_its_time_limit(tmp_path: Path) -> None:
+    """At the `spawn` level the parent's per-call limit is what stops a call that never returns."""
+    from grader.grading import grade
+    from grader.sandbox.launcher import Sandbox
+    from tests.conftest import TEST_LIMITS
+
+    sleeper = Path(__file__).resolve().parents[1] / "fixtures" / "notebooks" / "hostile"
+    with Sandbox(TEST_LIMITS, isolation=SPAWN) as sandbox:
+        book = grade(sleeper / "sleeps_forever.ipynb", sandbox=sandbox, extra_args=("-k", "pool2d"))
+
+    outcomes = {r.item: r.outcome for r in book.results}
+    assert outcomes["pool2d"] == "timeout"
+    assert book.isolation.startswith("spawn: ")
+
+
+def test_the_portable_level_is_chosen_where_forking_is_unsafe(monkeypatch) -> None:
+    monkeypatch.setattr(isolation, "forks_safely", lambda: False)
+    monkeypatch.delenv("HW2_GRADER_ISOLATION", raising=False)
+    isolation.detect.cache_clear()
+    try:
+        assert isolation.detect("auto").mode == "spawn"
+    finally:
+        isolation.detect.cache_clear()
