@@ -190,6 +190,10 @@ def grade(
             owned.close()
     if code == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt  # pytest took the Ctrl-C; the caller decides what it means
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        from grader.errors import GraderError
+
+        raise GraderError(f"no check matches the selection {' '.join(extra_args)!r}")
     if context.book is None or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         from grader.errors import HarnessError
 

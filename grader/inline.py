@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import GraderError
+from grader.reports.results import adjustment_line
 from grader.reports.terminal import grouped, item_mark
-from grader.scoring import CheckResult, ScoreBook, by_item, total
+from grader.scoring import CheckResult, ScoreBook, by_item, final, item_points, total
 
 HISTORY_NAME = "kernel-history.ipynb"
 """The name a kernel's input history is graded under (shown in the table's heading)."""
@@ -65,14 +66,15 @@ def check(*items: str, notebook: str | os.PathLike[str] | None = None) -> Report
     view = _view(graded, items, isolation)
     book = session.grade(path, listener=view)
     view.done(book)
-    summary = total(book.results)
+    shown = _only(book, set(items))
+    summary = final(shown)
     return Report(
         graded=graded,
         score=summary.points,
         max_score=summary.max_points,
         items={
-            item: {"score": t.points, "max_score": t.max_points}
-            for item, t in by_item(book.results).items()
+            item: {"score": points, "max_score": by_item(shown.results)[item].max_points}
+            for item, points in item_points(shown).items()
         },
         isolation=isolation,
     )
@@ -97,7 +99,7 @@ def _source(notebook: str | os.PathLike[str] | None) -> tuple[Path, str]:
     folder = _scratch()
     path = folder / HISTORY_NAME
     path.write_text(history_notebook(cells), encoding="utf-8")
-    return path, f"the cells this kernel ran ({len(cells)})"
+    return path, f"the {len(cells)} cells this kernel ran"
 
 
 def notebook_file() -> Path | None:
@@ -269,7 +271,8 @@ class HtmlView:
                     "failed": [] if mark == "todo" else failed,
                 }
             )
-        summary = total(results)
+        shown = _only(book, self.items) if book is not None else None
+        summary = final(shown) if shown is not None else total(results)
         template = environment().get_template("notebook.html")
         return str(
             template.render(
@@ -278,6 +281,7 @@ class HtmlView:
                 running=running,
                 total=summary,
                 unreadable=book.unreadable if book is not None else "",
+                adjustments=[adjustment_line(a) for a in shown.adjustments] if shown else [],
                 isolation=self.isolation,
             )
         )
@@ -289,4 +293,6 @@ def _only(book: ScoreBook, items: set[str]) -> ScoreBook:
     return ScoreBook(
         submission=book.submission,
         results=[r for r in book.results if r.item in items or r.outcome == "unreadable"],
+        adjustments=[a for a in book.adjustments if a.item in items],
+        operations={k: v for k, v in book.operations.items() if k in items},
     )

@@ -22,7 +22,9 @@ from grader.errors import (
     SubmissionTimedOut,
     UnreadableSubmission,
 )
-from grader.rubric import Rubric, load_rubric
+from grader.policy import integrity
+from grader.policy.integrity import IntegrityPolicy
+from grader.rubric import Rubric, load_integrity, load_rubric
 from grader.scoring import CheckResult, Outcome, ScoreBook
 
 SUBMISSION_HELP = "the notebook (.ipynb) or Python file to grade"
@@ -37,6 +39,8 @@ VISIBILITY_HELP = (
 
 SCOREBOOK = pytest.StashKey[ScoreBook]()
 RUBRIC = pytest.StashKey[Rubric]()
+INTEGRITY = pytest.StashKey[IntegrityPolicy | None]()
+"""The rubric's "from scratch" rules (`grader.policy.integrity`), or None."""
 CASES = pytest.StashKey[dict[str, int]]()
 """How many collected cases each check (by function name) has: a parametrized check's points are shared."""
 SANDBOX = pytest.StashKey[Any]()
@@ -61,6 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "gpu: needs a CUDA device; skipped (not graded) without one")
     config.stash[SCOREBOOK] = ScoreBook(submission=str(config.getoption("submission") or ""))
     config.stash[RUBRIC] = load_rubric()
+    config.stash[INTEGRITY] = load_integrity()
     profiles.load()
     determinism.pin_constant_pool()  # before any check draws an example
 
@@ -276,12 +281,31 @@ def finish_submission(config: pytest.Config) -> ScoreBook:
     book = config.stash[SCOREBOOK]
     sandbox = config.stash.get(SANDBOX, None)
     book.isolation = sandbox.describe() if sandbox is not None else book.isolation
+    book.adjustments = integrity.adjustments(book, config.stash.get(INTEGRITY, None))
     folder = config.getoption("grade_report")
     if folder and config.getoption("submission"):
         out = Path(folder)
         out.mkdir(parents=True, exist_ok=True)
         write_results(book, out / "results.json")
     return book
+
+
+def note_operations(config: pytest.Config, operations: dict[str, set[str]]) -> None:
+    """Keep in the submission's book the operations a child recorded that the rules forbid."""
+    policy = config.stash.get(INTEGRITY, None)
+    if policy is None:
+        return
+    book = config.stash[SCOREBOOK]
+    for item, names in operations.items():
+        found = policy.found(item, names)
+        if found:
+            book.operations[item] = sorted({*book.operations.get(item, []), *found})
+
+
+def recorded_items(config: pytest.Config) -> frozenset[str]:
+    """The items whose calls have their operations recorded: those the rules name."""
+    policy = config.stash.get(INTEGRITY, None)
+    return frozenset(policy.forbidden) if policy is not None else frozenset()
 
 
 def run_submission(session: pytest.Session, submission: Path, report_dir: Path | None) -> ScoreBook:

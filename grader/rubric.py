@@ -4,17 +4,19 @@ grades. One data file, `grader/rubric.toml`; this module reads and validates it.
 The file has one table per homework item, mapping each check (its test function's name) to
 `{ points = N, visibility = "public" | "hidden" }`. Public checks live in `grader/checks/`, hidden
 ones in `grader/checks/hidden/`, so a student kit can leave the hidden ones out. An optional `[late]`
-table holds the late policy (`grader.policy.late`), applied to a class's grades, not to checks.
+table holds the late policy (`grader.policy.late`), applied to a class's grades, not to checks; an
+optional `[integrity]` table, the operations items must not use (`grader.policy.integrity`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from grader import tomlreader
 from grader.errors import ConfigurationError
+from grader.policy.integrity import IntegrityPolicy, load_integrity_policy
 from grader.policy.late import LatePolicy, load_policy
 from grader.scoring import Visibility
 
@@ -56,20 +58,31 @@ class Rubric:
 
 LATE = "late"
 """The table of the late policy, beside the items' tables."""
+INTEGRITY = "integrity"
+"""The table of the "from scratch" rules (`grader.policy.integrity`), beside the items' tables."""
+
+
+def load_integrity(path: Path = RUBRIC_PATH) -> IntegrityPolicy | None:
+    """The rubric's `[integrity]` policy; None when it has none."""
+    return load_integrity_policy(_policy_table(path, INTEGRITY), f"{path}: [{INTEGRITY}]")
 
 
 def load_late_policy(path: Path = RUBRIC_PATH) -> LatePolicy | None:
     """The rubric's `[late]` policy; None when it has none. A malformed one raises, naming the key."""
+    table = _policy_table(path, LATE)
+    return None if table is None else load_policy(table, f"{path}: [{LATE}]")
+
+
+def _policy_table(path: Path, name: str) -> dict[str, Any] | None:
+    """The rubric's table `name` beside the items' (None when it has none)."""
     try:
         data = tomlreader.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomlreader.TOMLDecodeError) as error:
         raise RubricError(f"cannot read the rubric {path}: {error}") from None
-    table = data.get(LATE)
-    if table is None:
-        return None
-    if not isinstance(table, dict):
-        raise RubricError(f"{path}: [{LATE}] must be a table")
-    return load_policy(table, f"{path}: [{LATE}]")
+    table = data.get(name)
+    if table is not None and not isinstance(table, dict):
+        raise RubricError(f"{path}: [{name}] must be a table")
+    return table
 
 
 def load_rubric(path: Path = RUBRIC_PATH) -> Rubric:
@@ -80,7 +93,7 @@ def load_rubric(path: Path = RUBRIC_PATH) -> Rubric:
         raise RubricError(f"cannot read the rubric {path}: {error}") from None
     entries: dict[str, RubricEntry] = {}
     for item, checks in data.items():
-        if item == LATE:
+        if item in (LATE, INTEGRITY):
             continue
         if not isinstance(checks, dict):
             raise RubricError(f"{path}: [{item}] must be a table of checks")

@@ -100,7 +100,7 @@ class Adjustment:
     points: float
     comment: str
     by: str = ""
-    kind: Literal["late", "manual"] = "manual"
+    kind: Literal["late", "manual", "integrity"] = "manual"
 
 
 def final(book: ScoreBook) -> Total:
@@ -135,6 +135,9 @@ class ScoreBook:
     late_days: int = 0
     late_note: str = ""
     """How it is known to be late, for the student ("marked late by Canvas, counted as 1 day")."""
+    operations: dict[str, list[str]] = field(default_factory=dict)
+    """Per item, the torch operations it used that the rubric's `[integrity]` rules forbid
+    (`grader.policy.integrity`), as the child recorded them while the checks called it."""
 
     @property
     def unreadable(self) -> str:

@@ -84,6 +84,10 @@ def test_a_correct_notebook_in_any_style_earns_full_marks(graded, path: Path) ->
     }
     assert failures == {}
     assert total(book.results).points == 100
+    # Every check passes; calling the operators the homework asks students to write is the
+    # business of the rubric's [integrity] rules, which find exactly those items here.
+    not_from_scratch = {"corr2d", "corr2d_multi_in", "corr2d_multi_in_out", "pool2d"}
+    assert set(book.operations) == (not_from_scratch if path.stem == "functional_style" else set())
 
 
 def test_the_template_earns_nothing_and_says_what_is_missing(graded) -> None:

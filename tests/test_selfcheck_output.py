@@ -172,3 +172,10 @@ def test_a_notebook_named_relative_to_another_working_directory_is_graded(tmp_pa
 
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     assert result.stdout.splitlines()[0].startswith("ok   corr2d")
+
+
+def test_a_selection_that_matches_no_check_is_one_error() -> None:
+    result = run_check(str(SOLVED), "-k", "pooll2d")
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["error: no check matches the selection '-k pooll2d'"]

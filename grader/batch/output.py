@@ -21,6 +21,7 @@ from grader.intake.sources import Entry
 from grader.intake.submission import HOMEWORK_ITEMS
 from grader.policy.adjustments import FILES as ADJUSTMENTS_FILES
 from grader.policy.adjustments import TOTAL, Adjustments, read_adjustments
+from grader.policy.integrity import adjustments as integrity_adjustments
 from grader.policy.late import TIMES_FILE, deduction, lateness, parse_instant, read_times
 from grader.reports.class_files import Student, gradebook_csv, junit_xml, summary_html
 from grader.reports.feedback import feedback_html, feedback_markdown
@@ -29,7 +30,7 @@ from grader.reports.results import load_results, results_json
 from grader.reports.writing import discard_unfinished_writes, write_atomically
 from grader.reports.written import FILE_NAME as WRITTEN
 from grader.reports.written import Writer, written_html
-from grader.rubric import load_late_policy
+from grader.rubric import load_integrity, load_late_policy
 from grader.scoring import Adjustment, ScoreBook, total
 
 
@@ -124,6 +125,7 @@ def _apply_policies(out: Path, found: dict[str, tuple[str, str, ScoreBook | None
         ids.setdefault(name, student)
     ids.update({student: student for student, _, _ in found.values()})
     policy = load_late_policy()
+    rules = load_integrity()
     manual = Adjustments()
     for path in sorted(out.glob(ADJUSTMENTS_FILES)):  # adjustments.csv, adjustments_written.csv
         found_here = read_adjustments(path, ids, HOMEWORK_ITEMS)
@@ -141,7 +143,8 @@ def _apply_policies(out: Path, found: dict[str, tuple[str, str, ScoreBook | None
         )
         checks = total(book.results)
         off = deduction(policy, late, checks.points, checks.max_points)
-        adjustments = [Adjustment(TOTAL, -off, late.why, kind="late")] if late and off else []
+        adjustments = integrity_adjustments(book, rules)
+        adjustments += [Adjustment(TOTAL, -off, late.why, kind="late")] if late and off else []
         adjustments += manual.by_student.get(student, [])
         days, note = (late.days, late.why) if late else (0, "")
         if (adjustments, days, note) != (book.adjustments, book.late_days, book.late_note):

@@ -14,7 +14,7 @@ from grader.checking.items import StudentItem
 from grader.checking.standins import children
 from grader.child.seeding import seed_everything
 from grader.intake.submission import Submission, load_submission
-from grader.plugin import SANDBOX, SCOREBOOK
+from grader.plugin import SANDBOX, SCOREBOOK, note_operations, recorded_items
 from grader.sandbox.launcher import Sandbox
 from grader.sandbox.limits import Budget
 from grader.sandbox.process import SubmissionProcess
@@ -51,9 +51,11 @@ def budget(sandbox: Sandbox, submission: Submission) -> Budget:
 def process(
     pytestconfig: pytest.Config, sandbox: Sandbox, submission: Submission, budget: Budget
 ) -> Iterator[SubmissionProcess]:
-    with SubmissionProcess(sandbox, submission, budget=budget) as running:
+    record = recorded_items(pytestconfig)
+    with SubmissionProcess(sandbox, submission, budget=budget, record=record) as running:
         yield running
     pytestconfig.stash[SCOREBOOK].student_seconds += running.student_seconds
+    note_operations(pytestconfig, running.operations)
 
 
 @pytest.fixture(autouse=True)
@@ -71,6 +73,7 @@ def item_processes(
     for running in processes.values():
         running.close()
         pytestconfig.stash[SCOREBOOK].student_seconds += running.student_seconds
+        note_operations(pytestconfig, running.operations)
 
 
 def _item(name: str):
@@ -82,7 +85,11 @@ def _item(name: str):
         if group is not None:
             if group not in item_processes:
                 item_processes[group] = SubmissionProcess(
-                    sandbox, submission, substitute_for=group, budget=process.budget
+                    sandbox,
+                    submission,
+                    substitute_for=group,
+                    budget=process.budget,
+                    record=process.record,
                 )
             return StudentItem(item_processes[group], name)
         return StudentItem(process, name)

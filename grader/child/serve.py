@@ -22,6 +22,7 @@ from typing import Any
 from grader.child import namespace_guard as dictversion
 from grader.child import queries as probes
 from grader.child.execution import execute_statement, find_item, install_stand_ins
+from grader.child.operations import OperationRecorder
 from grader.child.seeding import seed_everything
 from grader.protocol.channel import (
     MAX_CAPTURED_CHARS,
@@ -273,6 +274,8 @@ def _calls(
             channel.send({"id": request.get("id"), "ok": False, "protocol_error": "bad call"})
             return
         one = {"id": request.get("id"), "op": "call", "args": fields[0], "seed": fields[1]}
+        if request.get("record"):
+            one["record"] = True
         if not _reply(batch, state, one, tensors, restorer, fields[2]):
             break
     batch.flush()
@@ -314,14 +317,21 @@ def _answer(
         # ProtocolError of its own, is an error of the submission's (below).
         response.update(ok=False, protocol_error=str(error))
         return response, out
+    recorder = OperationRecorder() if request.get("record") else None
     try:
         started = time.perf_counter()
         try:
-            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            with (
+                contextlib.redirect_stdout(stdout),
+                contextlib.redirect_stderr(stderr),
+                recorder if recorder is not None else contextlib.nullcontext(),
+            ):
                 value = run()
         finally:
             response["seconds"] = time.perf_counter() - started
             restorer.restore()
+            if recorder is not None:
+                response["operations"] = recorder.recorded()
         response.update(ok=True, value=encode(value, out, state.handle))
     except BaseException as error:
         restorer.restore()

@@ -8,11 +8,12 @@ a distribution adds of its own (a README, scripts, a workflow) are kept as files
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
 from grader import tomlreader
-from grader.rubric import LATE
+from grader.rubric import INTEGRITY, LATE
 
 ROOT = Path(__file__).resolve().parents[2]
 GRADER = ROOT / "grader"
@@ -59,7 +60,14 @@ def public_rubric() -> str:
     the late policy (applied by staff to a class's grades)."""
     data = tomlreader.loads((GRADER / "rubric.toml").read_text(encoding="utf-8"))
     data.pop(LATE, None)
+    integrity = data.pop(INTEGRITY, None)
     lines = ["# The public checks' points (the staff grade with more checks than these).", ""]
+    if isinstance(integrity, dict):  # the self-check applies the "from scratch" rules too
+        lines.append(f"[{INTEGRITY}]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in integrity.items() if k != "forbidden"]
+        lines += ["", f"[{INTEGRITY}.forbidden]"]
+        lines += [f"{k} = {json.dumps(v)}" for k, v in integrity.get("forbidden", {}).items()]
+        lines.append("")
     for item, checks in data.items():
         public = {
             name: spec

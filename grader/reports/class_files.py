@@ -120,7 +120,14 @@ def status(book: ScoreBook | None) -> str:
     if book.unreadable:
         return "unreadable"
     summary = total(book.results)
-    return f"regrade: {summary.not_graded} not graded" if summary.needs_regrade else "graded"
+    state = f"regrade: {summary.not_graded} not graded" if summary.needs_regrade else "graded"
+    if book.operations:  # the "from scratch" rules' findings, for staff whatever the policy
+        used = "; ".join(
+            f"{item} uses {', '.join(name.rsplit('.', 1)[-1] for name in names)}"
+            for item, names in sorted(book.operations.items())
+        )
+        state += f"; not from scratch: {used}"
+    return state
 
 
 def summary_html(students: Sequence[Student], problems: Sequence[str]) -> str:

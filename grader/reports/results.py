@@ -48,6 +48,8 @@ def results_json(book: ScoreBook, *, heading: str = "") -> str:
         data["extra_data"]["status"] = "unreadable"
     if book.provenance:  # what `grade` graded (grader.batch.provenance)
         data["extra_data"]["provenance"] = book.provenance
+    if book.operations:
+        data["extra_data"]["operations"] = book.operations
     if book.adjustments or book.late_days:
         data["extra_data"]["adjustments"] = [asdict(a) for a in book.adjustments]
         data["extra_data"]["late"] = {"days": book.late_days, "note": book.late_note}
@@ -79,6 +81,7 @@ def load_results(path: Path) -> ScoreBook:
     recorded = data["extra_data"].get("provenance") or {}
     provenance = {str(k): str(v) for k, v in recorded.items()} if isinstance(recorded, dict) else {}
     late = data["extra_data"].get("late") or {}
+    operations = data["extra_data"].get("operations") or {}
     return ScoreBook(
         submission=str(path.parent.name),
         results=results,
@@ -87,6 +90,7 @@ def load_results(path: Path) -> ScoreBook:
         adjustments=[Adjustment(**a) for a in data["extra_data"].get("adjustments") or []],
         late_days=int(late.get("days", 0)),
         late_note=str(late.get("note", "")),
+        operations={str(k): [str(n) for n in v] for k, v in operations.items()},
     )
 
 

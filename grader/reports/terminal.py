@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from grader.reports.neutral import terminal
+from grader.reports.results import adjustment_line
 from grader.scoring import CheckResult, ScoreBook, by_item, final, total
 
 NOT_IMPLEMENTED = "raised NotImplementedError"
@@ -53,14 +54,17 @@ def failure_details(results: Sequence[CheckResult]) -> list[str]:
 
 def closing_line(book: ScoreBook) -> str:
     """The total, and how many items pass, fail and are still to do."""
-    summary = total(book.results)
+    summary = final(book)
     marks = [item_mark(group) for group in grouped(book.results).values()]
     counts = [
         f"{marks.count(mark)} {word}"
         for mark, word in (("ok", "pass"), ("FAIL", "fail"), ("todo", "not implemented yet"))
         if marks.count(mark)
     ]
-    line = f"total {summary.points:g} / {summary.max_points:g} (public checks): {', '.join(counts)}"
+    line = "".join(f"{terminal(adjustment_line(a))}\n" for a in book.adjustments)
+    line += (
+        f"total {summary.points:g} / {summary.max_points:g} (public checks): {', '.join(counts)}"
+    )
     if summary.not_graded:
         line += (
             f"\n{summary.not_graded} check(s) could not be graded (a grader problem): they count 0 "

@@ -45,6 +45,8 @@ from grader.sandbox.launcher import ExitStatus, Sandbox
 from grader.sandbox.limits import Budget, Limits
 from grader.sandbox.loading import BATCH_WAIT, ProgramLoad, Restart, definition_fields
 
+MAX_OPERATIONS = 256
+"""The most operation names kept per recorded item (a child reports them; it cannot flood us)."""
 _CELL_FILE = re.compile(r'File "<cell (\d+)>"')
 """A frame's file in the child's tracebacks (`grader.child.execution`), cited as the student finds
 the cell (`Submission.cell`)."""
@@ -92,6 +94,7 @@ class SubmissionProcess:
         *,
         substitute_for: tuple[str, ...] | None = None,
         budget: Budget | None = None,
+        record: frozenset[str] = frozenset(),
     ) -> None:
         """`substitute_for=items` gives the child of these items the known-good versions of the items
         they build on (see `grader.checking.standins`), so that their mistakes do not cost `items` too."""
@@ -101,6 +104,11 @@ class SubmissionProcess:
         self.substitute_for = substitute_for
         self.budget = budget or Budget(self.limits.submission_seconds)
         """The submission's time, shared with its other children (pass the same one to each)."""
+        self.record = record
+        """The items whose calls the child records the torch operations of (`grader.policy.integrity`)."""
+        self.operations: dict[str, set[str]] = {}
+        """Per item in `record`, every torch operation its calls ran, as the child reported them."""
+        self._recording: dict[int, str] = {}
         self.generation = 0
         self.restarts = 0
         self.last_stdout = ""
@@ -175,7 +183,10 @@ class SubmissionProcess:
                 target, *args, what=what, timeout=timeout, seed=seed, **kwargs
             )
         return self._new_value(
-            ("call", target, args, kwargs, seed), what or f"{target.label}(...)", timeout
+            ("call", target, args, kwargs, seed),
+            what or f"{target.label}(...)",
+            timeout,
+            record=self._recorded_item(target),
         )
 
     def call_many(self, target: Remote, calls: list[PlannedCall]) -> list[Any]:
@@ -200,7 +211,14 @@ class SubmissionProcess:
                     [[handle, c.args, c.kwargs], c.seed, limit]
                     for c, limit in zip(calls, limits, strict=True)
                 ]
-                request_id = self._send("calls", [specs], what=calls[0].what, seed=0, batch=True)
+                request_id = self._send(
+                    "calls",
+                    [specs],
+                    what=calls[0].what,
+                    seed=0,
+                    batch=True,
+                    record=self._recorded_item(target),
+                )
                 for call, limit in zip(calls, limits, strict=True):
                     value = self._answer(
                         "call", request_id, what=call.what, timeout=limit + BATCH_WAIT
@@ -272,9 +290,17 @@ class SubmissionProcess:
             return op, list(rest[:-1]), rest[-1]
         return op, list(rest), 0
 
-    def _new_value(self, recipe: Recipe, what: str, timeout: float | None) -> Any:
+    def _recorded_item(self, target: Remote) -> str | None:
+        """The item `target` is, when its calls' operations are recorded."""
+        if target.recipe[0] == "item" and target.recipe[1] in self.record:
+            return str(target.recipe[1])
+        return None
+
+    def _new_value(
+        self, recipe: Recipe, what: str, timeout: float | None, *, record: str | None = None
+    ) -> Any:
         op, args, seed = self._request_for(recipe)
-        value = self._request(op, args, what=what, timeout=timeout, seed=seed)
+        value = self._request(op, args, what=what, timeout=timeout, seed=seed, record=record)
         if isinstance(value, Handle):
             remote = Remote(self, recipe, value.type, next(self._keys))
             self._handles[remote.key] = value
@@ -299,15 +325,23 @@ class SubmissionProcess:
         return value
 
     def _request(
-        self, op: str, args: list[Any], *, what: str, timeout: float | None, seed: int
+        self,
+        op: str,
+        args: list[Any],
+        *,
+        what: str,
+        timeout: float | None,
+        seed: int,
+        record: str | None = None,
     ) -> Any:
         with self._lock:
             if self.budget.left() <= 0:  # no child is started for a submission out of time
                 raise OutOfTime(what, self.budget.seconds)
             self._ensure_started()
             resolved = self._resolve(args)
-            return self._exchange(
-                op, resolved, what=what, timeout=timeout or self.limits.call_seconds, seed=seed
+            request_id = self._send(op, resolved, what=what, seed=seed, record=record)
+            return self._answer(
+                op, request_id, what=what, timeout=timeout or self.limits.call_seconds
             )
 
     def _resolve(self, value: Any) -> Any:
@@ -323,17 +357,25 @@ class SubmissionProcess:
             return {k: self._resolve(v) for k, v in value.items()}
         return value
 
-    def _exchange(self, op: str, args: list[Any], *, what: str, timeout: float, seed: int) -> Any:
-        request_id = self._send(op, args, what=what, seed=seed)
-        return self._answer(op, request_id, what=what, timeout=timeout)
-
-    def _send(self, op: str, args: list[Any], *, what: str, seed: int, batch: bool = False) -> int:
+    def _send(
+        self,
+        op: str,
+        args: list[Any],
+        *,
+        what: str,
+        seed: int,
+        batch: bool = False,
+        record: str | None = None,
+    ) -> int:
         assert self._channel is not None
         request_id = next(self._ids)
         tensors: dict[str, Any] = {}
         header = {"id": request_id, "op": op, "args": encode(args, tensors), "seed": seed}
         if batch:
             header["batch"] = True
+        if record is not None:
+            header["record"] = True
+            self._recording[request_id] = record
         try:
             self._channel.send(header, tensors)
         except OSError as error:
@@ -360,6 +402,7 @@ class SubmissionProcess:
             self._end(grace=0.0)
             raise SubmissionExited(what, "it sent an answer to a question the grader did not ask")
         self.last_stdout = clean(str(response.get("stdout", "")), MAX_CAPTURED_CHARS)
+        self._note_operations(request_id, response.get("operations"))
         seconds = response.get("seconds")
         if isinstance(seconds, int | float) and 0 <= seconds <= timeout:  # as reported by the child
             self.student_seconds += seconds
@@ -384,6 +427,17 @@ class SubmissionProcess:
             raise UnreadableAnswer(what, str(error)) from None
         except ProtocolError as error:
             self._unreadable(what, error)
+
+    def _note_operations(self, request_id: int, names: object) -> None:
+        """Keep the operations the child recorded for a call of a recorded item (plain strings,
+        capped: the child's word, which can only lower what the rules find)."""
+        item = self._recording.get(request_id)
+        if item is None or not isinstance(names, list):
+            return
+        found = self.operations.setdefault(item, set())
+        for name in names[:MAX_OPERATIONS]:
+            if isinstance(name, str) and len(found) < MAX_OPERATIONS:
+                found.add(clean(name, 200))
 
     def _unreadable(self, what: str, error: ProtocolError) -> NoReturn:
         """End the child for an answer the channel refused (whatever it wrote after that went

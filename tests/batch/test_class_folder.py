@@ -246,3 +246,39 @@ def test_written_answers_are_collected_and_the_points_given_there_count(
     assert (
         "- total: +2 (written answer 7.2.5: right)" in (out / "alice" / "feedback.md").read_text()
     )
+
+
+def test_a_changed_integrity_policy_applies_to_the_class_without_a_regrade(
+    tmp_path: Path, monkeypatch
+) -> None:
+    from grader.policy.integrity import IntegrityPolicy
+
+    world = World(monkeypatch, results=CHECKS)
+    submissions = _class(tmp_path / "class", "alice", "bob")
+    out = tmp_path / "out"
+    grade_class([submissions], out)
+    # bob's corr2d called F.conv2d while the checks ran (as the child records it)
+    results = json.loads((out / "bob" / "results.json").read_text())
+    results["extra_data"]["operations"] = {"corr2d": ["torch.nn.functional.conv2d"]}
+    (out / "bob" / "results.json").write_text(json.dumps(results))
+    world.events.clear()
+
+    monkeypatch.setattr(output, "load_integrity", lambda: IntegrityPolicy(action="zero"))
+    grade_class([submissions], out)
+
+    assert _graded(world) == []
+    rows = _rows(out)
+    assert (rows["alice"]["total"], rows["bob"]["total"]) == ("10", "0")
+    assert rows["bob"]["status"] == "graded; not from scratch: corr2d uses conv2d"
+    assert (
+        "corr2d: -10 (corr2d uses `torch.nn.functional.conv2d`"
+        in (out / "bob" / "feedback.md").read_text()
+    )
+
+    monkeypatch.setattr(output, "load_integrity", lambda: IntegrityPolicy(action="flag"))
+    grade_class([submissions], out)
+
+    rows = _rows(out)
+    assert rows["bob"]["total"] == "10"
+    assert rows["bob"]["status"] == "graded; not from scratch: corr2d uses conv2d"
+    assert "conv2d" not in (out / "bob" / "feedback.md").read_text()

@@ -13,6 +13,7 @@ import yaml
 
 from grader.distributions.gradescope import build_gradescope_bundle
 from grader.distributions.kit import build_student_kit
+from tests.support.distribution import FROM_THE_DISTRIBUTION
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLVED = ROOT / "submissions" / "solved.ipynb"
@@ -20,24 +21,15 @@ FEW_CHECKS = "test_corr2d_reproduces_the_book_example or test_pool2d or test_vgg
 
 # Runs the CLI from an unpacked distribution: its own grader first on sys.path, and `reference`
 # impossible to import, as on a student's machine or in Gradescope's image.
-RUNNER = """
-import sys
-sys.path.insert(0, sys.argv[1])
-
-class NoReference:
-    def find_spec(self, name, path=None, target=None):
-        if name == "reference" or name.startswith("reference."):
-            raise ImportError("the reference solutions are not part of this distribution")
-        return None
-
-sys.meta_path.insert(0, NoReference())
-import grader
-assert grader.__file__.startswith(sys.argv[1]), grader.__file__
+RUNNER = (
+    FROM_THE_DISTRIBUTION
+    + """
 from grader.cli import main
 code = main(sys.argv[2:])
 assert not any(m == "reference" or m.startswith("reference.") for m in sys.modules)
 sys.exit(code)
 """
+)
 
 
 def run_from(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:

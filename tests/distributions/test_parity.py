@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 from grader.distributions.kit import build_student_kit
+from tests.support.distribution import FROM_THE_DISTRIBUTION
 from tests.support.mutations import MUTATIONS, mutated_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,20 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # Grades every notebook named on the command line with the public checks, in one session of the
 # grader found first on sys.path (argv[1]), and prints {notebook: {check: [outcome, points]}}.
 # `reference` cannot be imported, as in the kit on a student's laptop.
-GRADE_ALL = """
-import json, sys
+GRADE_ALL = (
+    FROM_THE_DISTRIBUTION
+    + """
+import json
 from pathlib import Path
-sys.path.insert(0, sys.argv[1])
-
-class NoReference:
-    def find_spec(self, name, path=None, target=None):
-        if name == "reference" or name.startswith("reference."):
-            raise ImportError("not part of a distribution")
-        return None
-
-sys.meta_path.insert(0, NoReference())
-import grader
-assert grader.__file__.startswith(sys.argv[1]), grader.__file__
 from grader.grading import GradingSession
 from grader.sandbox.launcher import Sandbox
 
@@ -44,6 +36,7 @@ with Sandbox() as sandbox, GradingSession(sandbox, visibility="public") as sessi
         }
 print("VERDICTS " + json.dumps(verdicts))
 """
+)
 
 
 def grade_all(
