@@ -178,8 +178,9 @@ def grade(
     owned = launched() if sandbox is None else None
     args = [
         *_arguments(visibility, extra_args, quiet),
-        # Absolute: pytest runs from the grader's root, not the caller's working directory.
-        f"--submission={Path(path).resolve()}",
+        # Absolute: pytest runs from the grader's root, not the caller's working directory; a
+        # symlink keeps its own name, which is the one the student and the reports know.
+        f"--submission={os.path.abspath(path)}",
         *([f"--grade-report={report_dir}"] if report_dir is not None else []),
     ]
     context = _Context(sandbox or owned, listener)
@@ -330,7 +331,7 @@ class GradingSession:
         loop = self._running()
         reply: queue.Queue[ScoreBook | BaseException] = queue.Queue(maxsize=1)
         queued = _Queued() if listener is not None else None
-        self._jobs.put(_Job(Path(path).resolve(), report_dir, reply, queued))
+        self._jobs.put(_Job(Path(os.path.abspath(path)), report_dir, reply, queued))
         while True:
             try:
                 outcome = reply.get(timeout=0.05 if queued else 1.0)

@@ -289,8 +289,8 @@ def _python_paths() -> set[Path]:
     not our own code."""
     paths = {Path("/usr"), Path(sys.base_prefix).resolve(), Path(sys.prefix)}
     paths.add(Path(os.path.realpath(sys.executable)).parent.parent)
-    paths |= {
-        Path(entry).resolve()
+    paths |= {  # as the child's sys.path names them (a symlinked environment is bound as named)
+        Path(os.path.abspath(entry))
         for entry in sys.path
         if Path(entry).name in ("site-packages", "dist-packages") and Path(entry).is_dir()
     }

@@ -24,11 +24,12 @@ from tests.conftest import TEST_LIMITS
 ROOT = Path(__file__).resolve().parents[2]
 
 # A fresh process plans a real property check as a grading run does (the grading profile loaded
-# first, as pytest loads the root conftest) and says whether it drew, and what it planned.
+# first, as the plugin loads it) and says whether it drew, and what it planned.
 PLAN_IN_A_NEW_PROCESS = """
 import hashlib, json, sys
 sys.path.insert(0, ".")
-import conftest
+from grader.checking import profiles
+profiles.load()
 from grader.replay import plans as replay
 from grader.checks.test_pooling import test_pool2d_agrees_with_torch_pooling_on_any_input as check
 

@@ -41,14 +41,14 @@ def _graded_with_requests(path, sandbox, monkeypatch, *extra):
     batches: list[int] = []
     original = SubmissionProcess._send
 
-    def logging_send(self, op, args, *, what, seed, batch=False):
+    def logging_send(self, op, args, *, what, seed, **options):
         if op == "calls":
             batches.append(len(args[0]))
             for call_args, call_seed, _ in args[0]:
                 sent.append(json.dumps(["call", _fingerprint(call_args), call_seed], default=str))
         else:
             sent.append(json.dumps([op, _fingerprint(args), seed], default=str))
-        return original(self, op, args, what=what, seed=seed, batch=batch)
+        return original(self, op, args, what=what, seed=seed, **options)
 
     monkeypatch.setattr(SubmissionProcess, "_send", logging_send)
     book = grade(path, sandbox=sandbox, extra_args=extra)

@@ -39,21 +39,25 @@ import torch
 
 def corr2d(megabytes, rounds):
     torch.ones(megabytes * 2**18).sum()  # the first touches its pages
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    faults = []
     for _ in range(rounds):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         torch.ones(megabytes * 2**18).sum()
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+        faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    return faults
 """
 
 
 def test_memory_a_child_frees_is_reused_not_faulted_in_again(sandbox) -> None:
     """Training allocates and frees the same large tensors step after step; the child's malloc
     keeps freed memory instead of returning it to the system (where every reuse is a page fault
-    per 4 KiB). Four 64 MiB tensors after the first would otherwise cost 65,536 faults."""
+    per 4 KiB: 16,384 for each 64 MiB tensor after the first). The kernel may fault some pages
+    in again for its own reasons (NUMA balancing samples pages that way), so one round in six
+    is enough to show the reuse: without it, every round faults in the whole tensor."""
     with SubmissionProcess(sandbox, submission(REUSED_MEMORY)) as p:
-        faults = p.call(p.item("corr2d"), 64, 4)
+        faults = p.call(p.item("corr2d"), 64, 6)
 
-    assert faults < 64 * 2**20 // 4096
+    assert min(faults) < 64 * 2**20 // 4096 // 4
 
 
 def test_student_output_is_captured_per_call_and_capped(sandbox) -> None:
@@ -149,7 +153,7 @@ def test_a_request_the_child_cannot_serve_is_our_fault_not_the_students(sandbox)
     with SubmissionProcess(sandbox, submission("def corr2d(X, K):\n    return 1\n")) as p:
         f = p.item("corr2d")
         with pytest.raises(HarnessError, match="unknown handle"):
-            p._exchange("call", [Handle(999, "x"), [], {}], what="x", timeout=3, seed=0)
+            p._request("call", [Handle(999, "x"), [], {}], what="x", timeout=3, seed=0)
         assert p.call(f, 1, 2) == 1
 
 
