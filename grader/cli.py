@@ -142,7 +142,29 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "-k", dest="select", metavar="EXPR", help="only checks whose names match (pytest -k)"
     )
+    grade.add_argument(
+        "--similarity",
+        action="store_true",
+        help="also compare the submissions with each other (as the similarity command does)",
+    )
+    _similarity_options(grade)
     grade.set_defaults(handler=run_grade)
+
+    similarity = commands.add_parser(
+        "similarity",
+        help="rank the pairs of a class by the code and written answers they share, book excluded",
+        description="Compare every pair of submissions found in PATHs on what is their own: code "
+        "(names, numbers, strings, comments and formatting ignored) and written answers, after "
+        "removing what is in the book (the template, reference/, the homework text) and what is "
+        "common to the class. Writes OUT/similarity.html (ranked pairs with the shared fragments "
+        "side by side, and what is normal for the class) and OUT/similarity.csv. Runs no code.",
+    )
+    similarity.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    similarity.add_argument(
+        "--out", required=True, type=Path, metavar="DIR", help="the report folder"
+    )
+    _similarity_options(similarity)
+    similarity.set_defaults(handler=run_similarity)
 
     plans = commands.add_parser(
         "plans",
@@ -193,6 +215,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=run_gradescope)
     return parser
+
+
+def _similarity_options(parser: argparse.ArgumentParser) -> None:
+    from grader.similarity.compare import Settings
+
+    default = Settings()
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=default.threshold,
+        metavar="SCORE",
+        help="flag pairs whose similarity score reaches SCORE, 0 to 1 "
+        f"(default {default.threshold})",
+    )
+    parser.add_argument(
+        "--book",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="also treat FILE (a notebook, .py or text) as starter material every student may use; "
+        "repeat for more",
+    )
+
+
+def _check_threshold(args: argparse.Namespace) -> None:
+    if not 0 < args.threshold <= 1:
+        raise GraderError(f"invalid --threshold {args.threshold}: use a score above 0 and up to 1")
+
+
+def run_similarity(args: argparse.Namespace) -> int:
+    from grader.similarity.compare import Settings
+    from grader.similarity.run import compare_class
+
+    _check_threshold(args)
+    compare_class(args.paths, args.out, settings=Settings(threshold=args.threshold), book=args.book)
+    return 0
 
 
 def _built(path: Path) -> int:
@@ -251,6 +310,8 @@ def run_grade(args: argparse.Namespace) -> int:
     from grader.batch.run import grade_class
     from grader.sandbox.isolation import require_bubblewrap
 
+    if args.similarity:
+        _check_threshold(args)  # before the class is graded, not after
     isolation = require_bubblewrap("grade")
     print(f"isolation: {isolation.describe()}", flush=True)
     if isolation.mode != "bubblewrap" and sys.stderr.isatty():
@@ -271,6 +332,8 @@ def run_grade(args: argparse.Namespace) -> int:
         executor=args.executor,
         address=args.address,
     )
+    if args.similarity:
+        return run_similarity(args)
     return 0
 
 

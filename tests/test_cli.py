@@ -258,9 +258,13 @@ def test_a_relative_report_folder_gets_every_report_from_any_working_directory(
     for name in ("alice_solved", "bob_kernel_flipped"):
         shutil.copy(ROOT / "submissions/students" / f"{name}.ipynb", tmp_path / "class")
 
-    result = run_cli("grade", "class", "--out", "grades", "-k", ONE_CHECK, cwd=tmp_path)
+    result = run_cli(
+        "grade", "class", "--out", "grades", "-k", ONE_CHECK, "--similarity", cwd=tmp_path
+    )
 
     assert result.returncode == 0, result.stderr[-3000:]
     rows = list(csv.DictReader((tmp_path / "grades" / "gradebook.csv").open()))
     assert [r["student"] for r in rows] == ["alice_solved", "bob_kernel_flipped"]
+    assert "similarity: 2 submissions, 1 pairs" in result.stdout
+    assert (tmp_path / "grades" / "similarity.html").is_file()
     assert not (ROOT / "grades").exists()

@@ -5,8 +5,8 @@ that also sees the imports inside functions.
   and `d2lcompat`; the sandbox mounts exactly that code (`grader.sandbox.isolation.child_code`).
 * `grader.protocol` is a leaf: nothing else of the grader.
 * `reference` imports nothing from `grader`.
-* `grader.reports`, `grader.scoring`, `grader.rubric` and `grader.policy` import neither torch
-  nor pytest, and
+* `grader.reports`, `grader.scoring`, `grader.rubric`, `grader.policy` and `grader.similarity`
+  import neither torch nor pytest, and
   `grader.intake` no torch, counting everything they import of ours in turn.
 """
 
@@ -116,6 +116,7 @@ def test_the_contract_catches_a_crossing(name: str, source: str) -> None:
         ("grader.rubric", ("torch", "pytest", "_pytest")),
         ("grader.policy", ("torch", "pytest", "_pytest")),
         ("grader.intake", ("torch",)),
+        ("grader.similarity", ("torch", "pytest", "_pytest")),
     ],
 )
 def test_pure_parts_import_no_torch_nor_pytest_even_through_our_modules(
