@@ -119,13 +119,27 @@ def _remember_source(filename: str, text: str) -> None:
     linecache.cache[filename] = (len(text), None, lines, filename)
 
 
-def _describe(error: Exception) -> str:
-    """The exception and the student's frames of its traceback (ours are left out)."""
+def student_frames(error: BaseException, last: int | None = None) -> str:
+    """The student's frames of `error`'s traceback (ours are left out), the `last` ones, each as
+    its file, line, function and source line. Without the column markers (`~~~^^^`) that
+    `traceback.format_list` adds from Python 3.11 on, and differently in 3.13: a message must read
+    the same on every Python, or a rerun on another would change what a student is told."""
     frames = [
         f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<cell ")
     ]
-    lines = traceback.format_list(frames) if frames else []
-    return "".join(lines) + "".join(traceback.format_exception_only(type(error), error)).strip()
+    shown = frames[-last:] if last else frames
+    return "".join(
+        f'  File "{f.filename}", line {f.lineno}, in {f.name}\n'
+        + (f"    {f.line.strip()}\n" if f.line and f.line.strip() else "")
+        for f in shown
+    )
+
+
+def _describe(error: Exception) -> str:
+    """The exception and the student's frames of its traceback (ours are left out)."""
+    return (
+        student_frames(error) + "".join(traceback.format_exception_only(type(error), error)).strip()
+    )
 
 
 def install_stand_ins(namespace: dict[str, Any], source: str, targets: dict[str, str]) -> None:

@@ -15,13 +15,17 @@ import itertools
 import operator
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 from grader.child import namespace_guard as dictversion
 from grader.child import queries as probes
-from grader.child.execution import execute_statement, find_item, install_stand_ins
+from grader.child.execution import (
+    execute_statement,
+    find_item,
+    install_stand_ins,
+    student_frames,
+)
 from grader.child.operations import OperationRecorder
 from grader.child.seeding import seed_everything
 from grader.protocol.channel import (
@@ -384,10 +388,7 @@ def _prepare(state: ChildState, op: str, args: list[Any]) -> Callable[[], Any]:
 
 def describe(error: BaseException) -> dict[str, str]:
     """The error's type, message and the student's frames of its traceback (ours are left out)."""
-    frames = [
-        f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<cell ")
-    ]
-    text = "".join(traceback.format_list(frames[-8:])) if frames else ""
+    text = student_frames(error, last=8)
     try:
         message = str(error)
     except BaseException:
