@@ -57,12 +57,11 @@ def similarity_html(comparison: Comparison, extra_book: Sequence[str] = ()) -> s
         [p.score for p in comparison.pairs]
         + [0.0] * (comparison.pair_count - len(comparison.pairs))
     )
-    shown = [p for rank, p in enumerate(comparison.pairs) if p.flagged or rank < SHOWN_PAIRS]
-    highest = comparison.highest()
+    own = comparison.own
     rows = []
     for rank, pair in enumerate(comparison.pairs, start=1):
-        if pair not in shown:
-            break
+        if rank > SHOWN_PAIRS and not pair.flagged:
+            continue
         a, b = docs[pair.first], docs[pair.second]
         rows.append(
             {
@@ -71,12 +70,12 @@ def similarity_html(comparison: Comparison, extra_book: Sequence[str] = ()) -> s
                 "a": {
                     "id": visible(a.student),
                     "name": visible(a.name),
-                    "own": comparison.own[pair.first],
+                    "own": own[pair.first],
                 },
                 "b": {
                     "id": visible(b.student),
                     "name": visible(b.name),
-                    "own": comparison.own[pair.second],
+                    "own": own[pair.second],
                 },
                 "pair": pair,
                 "fragments": [
@@ -92,7 +91,11 @@ def similarity_html(comparison: Comparison, extra_book: Sequence[str] = ()) -> s
             }
         )
     unread = [(visible(d.student), visible(d.problem)) for d in docs if d.problem]
-    chart = histogram(highest, 1.0, bins=10, title="each student's highest score") if docs else b""
+    chart = (
+        histogram(comparison.highest(), 1.0, bins=10, title="each student's highest score")
+        if docs
+        else b""
+    )
     template = environment().get_template(HTML_FILE)
     return str(
         template.render(

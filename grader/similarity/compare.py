@@ -41,7 +41,8 @@ class Settings:
     min_shared: int = 12
     floor: int = 60
     common_share: float = 0.05
-    """A fingerprint held by more than this share of the class (and by at least 3) is common."""
+    """A fingerprint held by more than this share of the class, and by more than 3 submissions,
+    is common."""
 
     def common_limit(self, students: int) -> int:
         """The most submissions a fingerprint may be in and still count as shared."""
@@ -126,11 +127,16 @@ class Comparison:
     documents: Sequence[Document]
     pairs: list[Pair]
     """Every pair that shares a fingerprint, highest score first (the rest share nothing)."""
-    own: list[int]
-    """Per document, how many fingerprints of its own it has (not the book's, not common)."""
+    kept: list[set[int]]
+    """Per document, the fingerprints of its own (not the book's, not common)."""
     common: int
     """How many distinct fingerprints were left out as common to the class."""
     settings: Settings
+
+    @property
+    def own(self) -> list[int]:
+        """Per document, how many fingerprints of its own it has."""
+        return [len(hashes) for hashes in self.kept]
 
     @property
     def pair_count(self) -> int:
@@ -147,16 +153,14 @@ class Comparison:
 
     def shared_hashes(self, pair: Pair) -> set[int]:
         """The fingerprints of its own that `pair` holds in common."""
-        return self._kept[pair.first] & self._kept[pair.second]
-
-    _kept: list[set[int]] = field(default_factory=list, repr=False)
+        return self.kept[pair.first] & self.kept[pair.second]
 
 
 def compare(documents: Sequence[Document], settings: Settings | None = None) -> Comparison:
     """Score every pair of `documents` that shares fingerprints of its own."""
     settings = settings or Settings()
     limit = settings.common_limit(len(documents))
-    kept: list[set[int]] = []
+    kept: list[set[int]] = [set() for _ in documents]
     shared: dict[PassageKind, Counter[tuple[int, int]]] = {}
     evidence: defaultdict[tuple[int, int], float] = defaultdict(float)
     common = 0
@@ -178,10 +182,7 @@ def compare(documents: Sequence[Document], settings: Settings | None = None) -> 
                         evidence[a, b] += weight
         shared[kind] = counts
         for number, hashes in enumerate(per_document):
-            if len(kept) <= number:
-                kept.append(hashes - frequent)
-            else:
-                kept[number] |= hashes - frequent
+            kept[number] |= hashes - frequent
     own = [len(hashes) for hashes in kept]
     pairs = []
     for key in shared["code"].keys() | shared["prose"].keys():
@@ -193,7 +194,7 @@ def compare(documents: Sequence[Document], settings: Settings | None = None) -> 
     pairs.sort(
         key=lambda p: (-p.score, -p.shared, documents[p.first].student, documents[p.second].student)
     )
-    return Comparison(documents, pairs, own, common, settings, kept)
+    return Comparison(documents, pairs, kept, common, settings)
 
 
 @dataclass(frozen=True)

@@ -180,8 +180,8 @@ def _source(cell: dict) -> str:
 
 def _set(cell: dict, text: str) -> None:
     cell["source"] = text
-    cell["outputs"] = [] if cell["cell_type"] == "code" else cell.get("outputs", [])
-    cell.pop("outputs", None) if cell["cell_type"] != "code" else None
+    if cell["cell_type"] == "code":
+        cell["outputs"] = []
 
 
 def _sentence(template: str, rng: random.Random) -> str:
